@@ -1,0 +1,26 @@
+/*
+ * vayla subcommands. Each takes the arguments after the program name
+ * (argv[0] is the command name) and returns the process exit status.
+ */
+#ifndef VAYLA_CLI_H
+#define VAYLA_CLI_H
+
+/* Exit statuses shared by every command (docs/cli.md). */
+enum adp_exit {
+    ADP_EXIT_OK = 0,        /* success; for queries: person found */
+    ADP_EXIT_USAGE = 1,     /* usage, configuration or input error */
+    ADP_EXIT_INVALID = 2,   /* invalid response / invalid input code */
+    ADP_EXIT_FAULT = 3,     /* SOAP fault */
+    ADP_EXIT_NOTFOUND = 4,  /* VTJ: not found or another non-found outcome */
+    ADP_EXIT_TRANSPORT = 5  /* connect, TLS, timeout, HTTP status ... */
+};
+
+/* cli_xroad.c */
+int cli_envelope(int argc, char **argv);
+int cli_check_response(int argc, char **argv);
+
+/* cli_vtj.c */
+int cli_hetu(int argc, char **argv);
+int cli_vtj(int argc, char **argv);
+
+#endif

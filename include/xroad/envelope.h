@@ -1,0 +1,129 @@
+/*
+ * X-Road SOAP 4.0 request envelopes: the header fields and the request
+ * object that keeps the exact bytes sent (what requestHash covers).
+ */
+#ifndef XROAD_ENVELOPE_H
+#define XROAD_ENVELOPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libxml/tree.h>
+
+#include "xroad/common.h"
+#include "xroad/error.h"
+#include "xroad/id.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define XR_NS_SOAP11   "http://schemas.xmlsoap.org/soap/envelope/"
+#define XR_NS_XROAD    "http://x-road.eu/xsd/xroad.xsd"
+#define XR_NS_ID       "http://x-road.eu/xsd/identifiers"
+#define XR_NS_REPR     "http://x-road.eu/xsd/representation.xsd"
+#define XR_HASH_ALGO_URI "http://www.w3.org/2001/04/xmlenc#sha512"
+
+#define XR_TEXT_MAX     1024 /* id, userId, issue, partyCode: bytes */
+#define XR_HASH_B64_MAX 128  /* base64 of a SHA-512 digest is 88 */
+#define XR_PROTOCOL_VERSION "4.0"
+
+/*
+ * The X-Road header of one message. Absent optional fields have their
+ * has_* flag false; an empty but present element has the flag true and an
+ * empty string.
+ */
+struct xr_header {
+    struct xr_id client;  /* MEMBER or SUBSYSTEM */
+    struct xr_id service; /* SERVICE */
+    char id[XR_TEXT_MAX + 1]; /* when building: "" = generate a UUIDv4 */
+    bool has_user_id;
+    char user_id[XR_TEXT_MAX + 1];
+    bool has_issue;
+    char issue[XR_TEXT_MAX + 1];
+    bool has_represented_party;
+    bool has_party_class;
+    char party_class[XR_TEXT_MAX + 1];
+    char party_code[XR_TEXT_MAX + 1];
+    bool has_security_server;
+    struct xr_id security_server; /* SERVER */
+    char protocol_version[32];    /* "4.0" when building */
+    /* Responses only: inserted by the provider's security server. */
+    bool has_request_hash;
+    char request_hash[XR_HASH_B64_MAX + 1]; /* XML whitespace removed */
+    char request_hash_algo[128];            /* algorithmId attribute */
+};
+
+/* Zero *hdr and set protocol_version to "4.0". */
+XR_API void xr_header_init(struct xr_header *hdr);
+
+/* Opaque: one request message and its exact bytes. */
+struct xr_request;
+
+/*
+ * Build a SOAP 1.1 request: Header with client, service, id, userId?,
+ * issue?, representedParty?, securityServer?, protocolVersion, and a Body
+ * with one wrapper element.
+ *
+ * body/body_len: an XML document whose root element is the wrapper; its
+ * local name must equal hdr->service.service_code. NULL builds an empty
+ * wrapper element `<serviceCode/>` without a namespace. The body is parsed
+ * with the hardened parser (no DTD, no entities, no network).
+ * All values are escaped by libxml2. hdr->id empty = random UUIDv4.
+ *
+ * Ownership: *out is new; free with xr_request_free(). hdr and body are
+ * copied. Thread-safety: reentrant.
+ */
+XR_API XR_NODISCARD enum xr_status
+xr_request_new(const struct xr_header *hdr, const uint8_t *body,
+               size_t body_len, struct xr_request **out,
+               struct xr_error *err);
+
+/*
+ * Parse an existing request message (text/xml, or multipart/related when
+ * content_type says so; NULL = text/xml) and check it as a client-side
+ * security server does. Errors use the X-Road code names as reasons:
+ * "malformed_xml", "invalid_soap", "missing_header", "missing_header_field",
+ * "duplicate_header_field", "invalid_xml" (objectType), "missing_body",
+ * "invalid_body", "inconsistent_headers", "invalid_protocol_version",
+ * "invalid_content_type", "mime_parsing_failed", "too_large".
+ * The kept bytes are the SOAP part's raw bytes.
+ * Ownership: *out is new; buf is copied. limits may be NULL (defaults).
+ */
+XR_API XR_NODISCARD enum xr_status
+xr_request_parse(const char *content_type, const uint8_t *buf, size_t len,
+                 const struct xr_limits *limits, struct xr_request **out,
+                 struct xr_error *err);
+
+/* Free a request. Accepts NULL. */
+XR_API void xr_request_free(struct xr_request *req);
+
+/* The exact bytes of the SOAP message. Ownership: get0, valid until free. */
+XR_API struct xr_bytes xr_request_bytes(const struct xr_request *req);
+
+/* The header. Ownership: get0, valid until free. */
+XR_API const struct xr_header *xr_request_header(const struct xr_request *req);
+
+/*
+ * The Body's wrapper element and its document (parsed lazily for built
+ * requests). Returns NULL only on allocation failure.
+ * Ownership: get0, valid until xr_request_free().
+ */
+XR_API xmlNodePtr xr_request_body(struct xr_request *req);
+
+/*
+ * base64(SHA-512(bytes)) into out (at least XR_HASH_B64_MAX + 1 bytes):
+ * the value a provider's security server puts in requestHash.
+ */
+XR_API void xr_request_hash(const struct xr_request *req, char *out,
+                            size_t size);
+
+/* Generate a random UUIDv4 into out (at least 37 bytes). */
+XR_API XR_NODISCARD enum xr_status xr_uuid4(char *out, size_t size,
+                                            struct xr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,40 @@
+/*
+ * libxroad: X-Road SOAP 4.0 message protocol for client information systems.
+ *
+ * Umbrella header. libxroad builds request envelopes, judges responses and
+ * faults, and (later) verifies signed ASiC-E containers. It never logs, never
+ * reads configuration files and never opens network connections: it builds
+ * and validates bytes, the adapter moves them.
+ */
+#ifndef XROAD_XROAD_H
+#define XROAD_XROAD_H
+
+#include "xroad/common.h"
+#include "xroad/error.h"
+#include "xroad/id.h"
+#include "xroad/envelope.h"
+#include "xroad/fault.h"
+#include "xroad/response.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Initialise libxml2 and the library's process-global state (deny-all
+ * external entity loader). Call once from main() before any thread exists.
+ * Returns XR_OK or an error.
+ * Thread-safety: not thread-safe; call before starting threads.
+ */
+XR_API XR_NODISCARD enum xr_status xr_global_init(struct xr_error *err);
+
+/* Undo xr_global_init(). Thread-safety: call after all threads have ended. */
+XR_API void xr_global_cleanup(void);
+
+/* Library version, e.g. "0.1.0". Static string. */
+XR_API const char *xr_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,145 @@
+/*
+ * libxroad internals: shared by the modules in xroad/, never installed,
+ * never included from adapter/.
+ */
+#ifndef XROAD_INTERNAL_H
+#define XROAD_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libxml/tree.h>
+
+#include "xroad/xroad.h"
+
+#define XR_HIDDEN __attribute__((visibility("hidden")))
+
+/* libxml2 wants unsigned char strings; one helper instead of casts. */
+static inline const xmlChar *xr__xc(const char *s)
+{
+    return (const xmlChar *)(const void *)s;
+}
+
+static inline const char *xr__cs(const xmlChar *s)
+{
+    return (const char *)(const void *)s;
+}
+
+/* Copy with truncation; returns strlen(src) (>= size means truncated). */
+XR_HIDDEN size_t xr__strlcpy(char *dst, const char *src, size_t size);
+
+/* Fill in zero fields of *lim with the defaults. */
+XR_HIDDEN void xr__limits_resolve(struct xr_limits *lim);
+
+/*
+ * Hardened XML parse: NONET, no entity substitution, no DTD allowed (a
+ * DOCTYPE gives reason "dtd_forbidden"), size/depth/node caps ("too_large"),
+ * structured error capture ("malformed_xml" with line and message).
+ * encoding: from the HTTP charset, or NULL to use the document's own.
+ * Ownership: *out is a new document (xmlFreeDoc).
+ */
+XR_HIDDEN enum xr_status xr__xml_parse(const uint8_t *buf, size_t len,
+                                       const char *encoding,
+                                       const struct xr_limits *lim,
+                                       xmlDocPtr *out, struct xr_error *err);
+
+/* True when node is an element with this namespace URI and local name. */
+XR_HIDDEN bool xr__xml_is(const xmlNode *node, const char *ns,
+                          const char *name);
+
+/* First / next element sibling (skips text, comments, PIs). */
+XR_HIDDEN xmlNodePtr xr__xml_first_elem(const xmlNode *parent);
+XR_HIDDEN xmlNodePtr xr__xml_next_elem(const xmlNode *node);
+
+/*
+ * Text content of an element, XML-whitespace-trimmed, into out.
+ * Returns XR_ELIMIT (reason "too_large", field = `field`) when it does not
+ * fit.
+ */
+XR_HIDDEN enum xr_status xr__xml_text(const xmlNode *node, char *out,
+                                      size_t size, const char *field,
+                                      struct xr_error *err);
+
+/* base64(SHA-512(data)) into out (>= XR_HASH_B64_MAX + 1). */
+XR_HIDDEN void xr__sha512_b64(const uint8_t *data, size_t len, char *out,
+                              size_t size);
+
+/*
+ * HTTP Content-Type parsing: media type (lower-cased) and the parameters
+ * that matter here. Unknown parameters are ignored. Quoted values are
+ * unquoted.
+ */
+struct xr__ctype {
+    char media[128];    /* "text/xml", "multipart/related", ... */
+    char charset[64];   /* "" when absent */
+    char boundary[128]; /* "" when absent */
+};
+XR_HIDDEN enum xr_status xr__ctype_parse(const char *value,
+                                         struct xr__ctype *out,
+                                         struct xr_error *err);
+
+/* One part of a multipart body; pointers borrow from the input buffer. */
+struct xr__mime_part {
+    char content_type[256];
+    char content_id[256];
+    char transfer_encoding[64];
+    const uint8_t *body;
+    size_t body_len;
+};
+
+/*
+ * Split a multipart body on `boundary`. At most max_parts parts; the caller
+ * owns *parts (free()). Errors: "mime_parsing_failed", "too_large",
+ * "invalid_content_type" (a part without Content-Type).
+ */
+XR_HIDDEN enum xr_status xr__mime_split(const uint8_t *buf, size_t len,
+                                        const char *boundary,
+                                        unsigned max_parts,
+                                        struct xr__mime_part **parts,
+                                        size_t *nparts, struct xr_error *err);
+
+/*
+ * The SOAP message inside an HTTP body: for text/xml the whole body, for
+ * multipart the first part. Parses it (hardened) and fills *doc.
+ * parts/nparts receive all parts (NULL for text/xml).
+ */
+struct xr__soap {
+    xmlDocPtr doc;
+    const uint8_t *soap;       /* borrowed from the input buffer */
+    size_t soap_len;
+    struct xr__mime_part *parts; /* owned; parts[0] is the SOAP part */
+    size_t nparts;
+};
+XR_HIDDEN enum xr_status xr__soap_open(const char *content_type,
+                                       const uint8_t *buf, size_t len,
+                                       const struct xr_limits *lim,
+                                       struct xr__soap *out,
+                                       struct xr_error *err);
+XR_HIDDEN void xr__soap_close(struct xr__soap *s);
+
+/*
+ * Read an X-Road SOAP envelope: Envelope/Header/Body structure, header
+ * fields into *hdr (duplicates, objectType and protocolVersion checked),
+ * body wrapper into *body (exactly one element child), or a Fault into
+ * *fault (then *is_fault is true and the header may be absent).
+ * require_service: requests must carry a service header.
+ */
+XR_HIDDEN enum xr_status xr__msg_read(xmlDocPtr doc, bool require_service,
+                                      struct xr_header *hdr, bool *has_header,
+                                      xmlNodePtr *body, bool *is_fault,
+                                      struct xr_fault *fault,
+                                      struct xr_error *err);
+
+/* Read a Fault element into *fault. */
+XR_HIDDEN enum xr_status xr__fault_read(const xmlNode *fault_elem,
+                                        struct xr_fault *fault,
+                                        struct xr_error *err);
+
+/* Add header children for *hdr under `header` (used by requests and the
+ * fault builder). */
+XR_HIDDEN enum xr_status xr__header_write(xmlNodePtr header,
+                                          const struct xr_header *hdr,
+                                          struct xr_error *err);
+
+#endif
