@@ -124,11 +124,15 @@ XR_HIDDEN void xr__soap_close(struct xr__soap *s);
  * body wrapper into *body (exactly one element child), or a Fault into
  * *fault (then *is_fault is true and the header may be absent).
  * require_service: requests must carry a service header.
+ * body_err: when not NULL, body problems (not exactly one child, wrapper
+ * not starting with serviceCode) are stored there, *body stays NULL and
+ * the function still returns XR_OK, so header checks can come first.
  */
 XR_HIDDEN enum xr_status xr__msg_read(xmlDocPtr doc, bool require_service,
                                       struct xr_header *hdr, bool *has_header,
                                       xmlNodePtr *body, bool *is_fault,
                                       struct xr_fault *fault,
+                                      struct xr_error *body_err,
                                       struct xr_error *err);
 
 /* Read a Fault element into *fault. */

@@ -1,0 +1,159 @@
+/*
+ * SOAP faults: classification by faultcode prefix (X-Road 7.x CamelCase and
+ * 7.8+ snake_case alike) and serialisation in the security server's style.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+const char *xr_fault_origin_name(enum xr_fault_origin origin)
+{
+    switch (origin) {
+    case XR_ORIGIN_CLIENT:
+        return "client";
+    case XR_ORIGIN_CLIENT_PROXY:
+        return "client_proxy";
+    case XR_ORIGIN_SERVER_PROXY:
+        return "server_proxy";
+    case XR_ORIGIN_SERVICE:
+        return "service";
+    }
+    return "service";
+}
+
+/*
+ * Normalise into out: lower case, '_' dropped. Stops at the buffer size;
+ * codes longer than that only matter for their prefix anyway.
+ */
+static void normalise(const char *code, char *out, size_t size)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; code[i] && o + 1 < size; i++) {
+        if (code[i] == '_')
+            continue;
+        out[o++] = (char)tolower((unsigned char)code[i]);
+    }
+    out[o] = '\0';
+}
+
+static bool starts(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+enum xr_fault_origin xr_fault_classify(const char *code, bool *service_failed)
+{
+    char n[XR_TEXT_MAX + 1];
+    enum xr_fault_origin o;
+
+    normalise(code ? code : "", n, sizeof(n));
+    if (starts(n, "client."))
+        o = XR_ORIGIN_CLIENT;
+    else if (starts(n, "server.clientproxy."))
+        o = XR_ORIGIN_CLIENT_PROXY;
+    else if (starts(n, "server.serverproxy."))
+        o = XR_ORIGIN_SERVER_PROXY;
+    else
+        o = XR_ORIGIN_SERVICE;
+    if (service_failed)
+        *service_failed = o != XR_ORIGIN_SERVICE &&
+                          strstr(n, ".servicefailed.") != NULL;
+    return o;
+}
+
+bool xr_fault_code_equal(const char *a, const char *b)
+{
+    char na[XR_TEXT_MAX + 1], nb[XR_TEXT_MAX + 1];
+
+    normalise(a, na, sizeof(na));
+    normalise(b, nb, sizeof(nb));
+    return strcmp(na, nb) == 0;
+}
+
+void xr_fault_leaf(const char *code, char *out, size_t size)
+{
+    const char *dot = strrchr(code, '.');
+    normalise(dot ? dot + 1 : code, out, size);
+}
+
+enum xr_status xr_fault_build(const char *code, const char *string,
+                              const char *detail, const struct xr_header *hdr,
+                              char **out, size_t *out_len,
+                              struct xr_error *err)
+{
+    xmlDocPtr doc = NULL;
+    xmlNodePtr env, body, fault, d, fd;
+    xmlNsPtr soap;
+    xmlChar *mem = NULL;
+    int size = 0;
+    enum xr_status rc;
+
+    *out = NULL;
+    *out_len = 0;
+    if (!code || !*code || !xmlCheckUTF8(xr__xc(code)) ||
+        (string && !xmlCheckUTF8(xr__xc(string))) ||
+        (detail && !xmlCheckUTF8(xr__xc(detail)))) {
+        rc = xr_error_set(err, XR_EINVAL, "invalid_argument", "",
+                          "fault code, string and detail must be UTF-8 and "
+                          "the code non-empty");
+        goto out;
+    }
+    doc = xmlNewDoc(xr__xc("1.0"));
+    if (!doc)
+        goto nomem;
+    env = xmlNewDocNode(doc, NULL, xr__xc("Envelope"), NULL);
+    if (!env)
+        goto nomem;
+    xmlDocSetRootElement(doc, env);
+    soap = xmlNewNs(env, xr__xc(XR_NS_SOAP11), xr__xc("SOAP-ENV"));
+    if (!soap)
+        goto nomem;
+    xmlSetNs(env, soap);
+    if (hdr) {
+        xmlNodePtr h = xmlNewChild(env, soap, xr__xc("Header"), NULL);
+        if (!h)
+            goto nomem;
+        rc = xr__header_write(h, hdr, err);
+        if (rc != XR_OK)
+            goto out;
+    }
+    body = xmlNewChild(env, soap, xr__xc("Body"), NULL);
+    fault = body ? xmlNewChild(body, soap, xr__xc("Fault"), NULL) : NULL;
+    if (!fault || !xmlNewTextChild(fault, NULL, xr__xc("faultcode"),
+                                   xr__xc(code)) ||
+        !xmlNewTextChild(fault, NULL, xr__xc("faultstring"),
+                         xr__xc(string ? string : "")) ||
+        !xmlNewTextChild(fault, NULL, xr__xc("faultactor"), xr__xc("")))
+        goto nomem;
+    if (detail) {
+        d = xmlNewChild(fault, NULL, xr__xc("detail"), NULL);
+        fd = d ? xmlNewTextChild(d, NULL, xr__xc("faultDetail"),
+                                 xr__xc(detail))
+               : NULL;
+        if (!fd)
+            goto nomem;
+    }
+    xmlDocDumpMemoryEnc(doc, &mem, &size, "UTF-8");
+    if (!mem || size <= 0)
+        goto nomem;
+    *out = malloc((size_t)size + 1);
+    if (!*out)
+        goto nomem;
+    memcpy(*out, mem, (size_t)size);
+    (*out)[size] = '\0';
+    *out_len = (size_t)size;
+    rc = XR_OK;
+    goto out;
+nomem:
+    rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
+                      "out of memory building a fault");
+out:
+    if (mem)
+        xmlFree(mem);
+    if (doc)
+        xmlFreeDoc(doc);
+    return rc;
+}

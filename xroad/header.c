@@ -1,0 +1,486 @@
+/*
+ * Reading and writing the X-Road SOAP header (PR-MESS Table 1) and the
+ * Envelope/Header/Body structure around it. Elements are found by
+ * namespace URI and local name; order is free; duplicates are errors.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+enum hdr_field {
+    F_CLIENT,
+    F_SERVICE,
+    F_ID,
+    F_USER_ID,
+    F_ISSUE,
+    F_PROTOCOL_VERSION,
+    F_REQUEST_HASH,
+    F_SECURITY_SERVER,
+    F_REPRESENTED_PARTY,
+    F_COUNT
+};
+
+static const struct {
+    const char *ns;
+    const char *name;
+} fields[F_COUNT] = {
+    [F_CLIENT] = {XR_NS_XROAD, "client"},
+    [F_SERVICE] = {XR_NS_XROAD, "service"},
+    [F_ID] = {XR_NS_XROAD, "id"},
+    [F_USER_ID] = {XR_NS_XROAD, "userId"},
+    [F_ISSUE] = {XR_NS_XROAD, "issue"},
+    [F_PROTOCOL_VERSION] = {XR_NS_XROAD, "protocolVersion"},
+    [F_REQUEST_HASH] = {XR_NS_XROAD, "requestHash"},
+    [F_SECURITY_SERVER] = {XR_NS_XROAD, "securityServer"},
+    [F_REPRESENTED_PARTY] = {XR_NS_REPR, "representedParty"},
+};
+
+/* Read an identifier element (client, service, securityServer). */
+static enum xr_status read_id(const xmlNode *el, const char *field,
+                              struct xr_id *id, struct xr_error *err)
+{
+    static const char *parts[] = {"xRoadInstance", "memberClass",
+                                  "memberCode",    "subsystemCode",
+                                  "serviceCode",   "serviceVersion",
+                                  "serverCode"};
+    char *dst[] = {id->instance,       id->member_class, id->member_code,
+                   id->subsystem_code, id->service_code, id->service_version,
+                   id->server_code};
+    bool seen[7] = {false};
+    xmlChar *ot;
+    enum xr_status rc;
+
+    memset(id, 0, sizeof(*id));
+    ot = xmlGetNsProp(el, xr__xc("objectType"), xr__xc(XR_NS_ID));
+    if (!ot)
+        return xr_error_set(err, XR_EPROTO, "invalid_xml", field,
+                            "%s: missing objectType attribute", field);
+    if (!strcmp(xr__cs(ot), "MEMBER"))
+        id->type = XR_ID_MEMBER;
+    else if (!strcmp(xr__cs(ot), "SUBSYSTEM"))
+        id->type = XR_ID_SUBSYSTEM;
+    else if (!strcmp(xr__cs(ot), "SERVICE"))
+        id->type = XR_ID_SERVICE;
+    else if (!strcmp(xr__cs(ot), "SERVER"))
+        id->type = XR_ID_SERVER;
+    else {
+        xmlFree(ot);
+        return xr_error_set(err, XR_EPROTO, "invalid_xml", field,
+                            "%s: unknown objectType", field);
+    }
+    xmlFree(ot);
+    if ((!strcmp(field, "client") && id->type != XR_ID_MEMBER &&
+         id->type != XR_ID_SUBSYSTEM) ||
+        (!strcmp(field, "service") && id->type != XR_ID_SERVICE) ||
+        (!strcmp(field, "securityServer") && id->type != XR_ID_SERVER))
+        return xr_error_set(err, XR_EPROTO, "invalid_xml", field,
+                            "%s: unexpected objectType %s", field,
+                            xr_id_type_name(id->type));
+    /* Only the identifier children are read; others are ignored. */
+    for (xmlNodePtr c = xr__xml_first_elem(el); c;
+         c = xr__xml_next_elem(c)) {
+        for (size_t i = 0; i < 7; i++) {
+            if (!xr__xml_is(c, XR_NS_ID, parts[i]))
+                continue;
+            if (seen[i])
+                return xr_error_set(err, XR_EPROTO, "duplicate_header_field",
+                                    field, "%s: duplicate %s", field,
+                                    parts[i]);
+            seen[i] = true;
+            rc = xr__xml_text(c, dst[i], XR_ID_PART_MAX + 1, field, err);
+            if (rc != XR_OK)
+                return rc;
+        }
+    }
+    if (!id->instance[0] || !id->member_class[0] || !id->member_code[0])
+        return xr_error_set(err, XR_EPROTO, "invalid_xml", field,
+                            "%s: identifier lacks xRoadInstance, "
+                            "memberClass or memberCode",
+                            field);
+    if (id->type == XR_ID_SUBSYSTEM && !id->subsystem_code[0])
+        return xr_error_set(err, XR_EPROTO, "invalid_xml", field,
+                            "%s: SUBSYSTEM identifier lacks subsystemCode",
+                            field);
+    if (id->type == XR_ID_SERVICE && !id->service_code[0])
+        return xr_error_set(err, XR_EPROTO, "invalid_xml", field,
+                            "%s: SERVICE identifier lacks serviceCode",
+                            field);
+    return XR_OK;
+}
+
+static enum xr_status read_repr(const xmlNode *el, struct xr_header *hdr,
+                                struct xr_error *err)
+{
+    bool seen_class = false, seen_code = false;
+    enum xr_status rc;
+
+    for (xmlNodePtr c = xr__xml_first_elem(el); c;
+         c = xr__xml_next_elem(c)) {
+        if (xr__xml_is(c, XR_NS_REPR, "partyClass")) {
+            if (seen_class)
+                return xr_error_set(err, XR_EPROTO, "duplicate_header_field",
+                                    "representedParty",
+                                    "duplicate partyClass");
+            seen_class = true;
+            rc = xr__xml_text(c, hdr->party_class, sizeof(hdr->party_class),
+                              "representedParty", err);
+        } else if (xr__xml_is(c, XR_NS_REPR, "partyCode")) {
+            if (seen_code)
+                return xr_error_set(err, XR_EPROTO, "duplicate_header_field",
+                                    "representedParty",
+                                    "duplicate partyCode");
+            seen_code = true;
+            rc = xr__xml_text(c, hdr->party_code, sizeof(hdr->party_code),
+                              "representedParty", err);
+        } else {
+            continue;
+        }
+        if (rc != XR_OK)
+            return rc;
+    }
+    if (!seen_code)
+        return xr_error_set(err, XR_EPROTO, "invalid_xml", "representedParty",
+                            "representedParty lacks partyCode");
+    hdr->has_party_class = seen_class;
+    hdr->has_represented_party = true;
+    return XR_OK;
+}
+
+static enum xr_status read_field(const xmlNode *el, enum hdr_field f,
+                                 struct xr_header *hdr, struct xr_error *err)
+{
+    const char *name = fields[f].name;
+
+    switch (f) {
+    case F_CLIENT:
+        return read_id(el, name, &hdr->client, err);
+    case F_SERVICE:
+        return read_id(el, name, &hdr->service, err);
+    case F_SECURITY_SERVER:
+        hdr->has_security_server = true;
+        return read_id(el, name, &hdr->security_server, err);
+    case F_ID:
+        return xr__xml_text(el, hdr->id, sizeof(hdr->id), name, err);
+    case F_USER_ID:
+        hdr->has_user_id = true;
+        return xr__xml_text(el, hdr->user_id, sizeof(hdr->user_id), name,
+                            err);
+    case F_ISSUE:
+        hdr->has_issue = true;
+        return xr__xml_text(el, hdr->issue, sizeof(hdr->issue), name, err);
+    case F_PROTOCOL_VERSION:
+        return xr__xml_text(el, hdr->protocol_version,
+                            sizeof(hdr->protocol_version), name, err);
+    case F_REQUEST_HASH: {
+        char raw[XR_HASH_B64_MAX * 2];
+        size_t o = 0;
+        xmlChar *algo;
+        enum xr_status rc =
+            xr__xml_text(el, raw, sizeof(raw), "requestHash", err);
+        if (rc != XR_OK)
+            return rc;
+        /* Base64 may be wrapped: drop all XML white space. */
+        for (size_t i = 0; raw[i]; i++) {
+            if (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\r' ||
+                raw[i] == '\n')
+                continue;
+            if (o + 1 >= sizeof(hdr->request_hash))
+                return xr_error_set(err, XR_ELIMIT, "too_large",
+                                    "requestHash", "requestHash too long");
+            hdr->request_hash[o++] = raw[i];
+        }
+        hdr->request_hash[o] = '\0';
+        hdr->has_request_hash = true;
+        algo = xmlGetProp(el, xr__xc("algorithmId"));
+        if (algo) {
+            xr__strlcpy(hdr->request_hash_algo, xr__cs(algo),
+                        sizeof(hdr->request_hash_algo));
+            xmlFree(algo);
+        }
+        return XR_OK;
+    }
+    case F_REPRESENTED_PARTY:
+        return read_repr(el, hdr, err);
+    case F_COUNT:
+        break;
+    }
+    return xr_error_set(err, XR_EINTERNAL, "internal", "", "bad field");
+}
+
+static enum xr_status read_header(const xmlNode *header, bool require_service,
+                                  struct xr_header *hdr, struct xr_error *err)
+{
+    bool seen[F_COUNT] = {false};
+    enum xr_status rc;
+
+    for (xmlNodePtr c = xr__xml_first_elem(header); c;
+         c = xr__xml_next_elem(c)) {
+        for (int f = 0; f < F_COUNT; f++) {
+            if (!xr__xml_is(c, fields[f].ns, fields[f].name))
+                continue;
+            if (seen[f])
+                return xr_error_set(err, XR_EPROTO, "duplicate_header_field",
+                                    fields[f].name,
+                                    "header field %s appears twice",
+                                    fields[f].name);
+            seen[f] = true;
+            rc = read_field(c, (enum hdr_field)f, hdr, err);
+            if (rc != XR_OK)
+                return rc;
+            break;
+        }
+    }
+    if (!seen[F_CLIENT])
+        return xr_error_set(err, XR_EPROTO, "missing_header_field", "client",
+                            "required header field 'client' is missing");
+    if (require_service && !seen[F_SERVICE])
+        return xr_error_set(err, XR_EPROTO, "missing_header_field", "service",
+                            "message header must contain service id");
+    if (!seen[F_ID])
+        return xr_error_set(err, XR_EPROTO, "missing_header_field", "id",
+                            "required header field 'id' is missing");
+    if (!seen[F_PROTOCOL_VERSION])
+        return xr_error_set(err, XR_EPROTO, "missing_header_field",
+                            "protocolVersion",
+                            "required header field 'protocolVersion' is "
+                            "missing");
+    if (strncmp(hdr->protocol_version, "4.", 2) != 0)
+        return xr_error_set(err, XR_EPROTO, "invalid_protocol_version",
+                            "protocolVersion",
+                            "protocolVersion '%.16s' is not 4.x",
+                            hdr->protocol_version);
+    return XR_OK;
+}
+
+/* Copy text content with truncation (fault fields are informative). */
+static void text_trunc(const xmlNode *node, char *out, size_t size)
+{
+    xmlChar *t = xmlNodeGetContent(node);
+    const char *s = t ? xr__cs(t) : "";
+    size_t b = 0, e = strlen(s);
+
+    while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r' ||
+                     s[b] == '\n'))
+        b++;
+    while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' ||
+                     s[e - 1] == '\r' || s[e - 1] == '\n'))
+        e--;
+    if (e - b >= size)
+        e = b + size - 1;
+    memcpy(out, s + b, e - b);
+    out[e - b] = '\0';
+    if (t)
+        xmlFree(t);
+}
+
+enum xr_status xr__fault_read(const xmlNode *fault_elem,
+                              struct xr_fault *fault, struct xr_error *err)
+{
+    bool have_code = false;
+
+    (void)err;
+    memset(fault, 0, sizeof(*fault));
+    /* SOAP 1.1 fault children are unqualified; accept any namespace. */
+    for (xmlNodePtr c = xr__xml_first_elem(fault_elem); c;
+         c = xr__xml_next_elem(c)) {
+        const char *n = xr__cs(c->name);
+        if (!strcmp(n, "faultcode") && !have_code) {
+            text_trunc(c, fault->code, sizeof(fault->code));
+            have_code = true;
+        } else if (!strcmp(n, "faultstring")) {
+            text_trunc(c, fault->string, sizeof(fault->string));
+        } else if (!strcmp(n, "faultactor")) {
+            fault->has_actor = true;
+            text_trunc(c, fault->actor, sizeof(fault->actor));
+        } else if (!strcmp(n, "detail")) {
+            xmlNodePtr d = NULL;
+            for (xmlNodePtr k = xr__xml_first_elem(c); k;
+                 k = xr__xml_next_elem(k)) {
+                if (!strcmp(xr__cs(k->name), "faultDetail")) {
+                    d = k;
+                    break;
+                }
+            }
+            if (!d)
+                d = xr__xml_first_elem(c);
+            text_trunc(d ? d : c, fault->detail, sizeof(fault->detail));
+        }
+    }
+    fault->origin = xr_fault_classify(fault->code, &fault->service_failed);
+    return XR_OK;
+}
+
+/* Exactly one Body child, named with the serviceCode as prefix. */
+static enum xr_status check_body(const xmlNode *first,
+                                 const struct xr_header *hdr,
+                                 struct xr_error *err)
+{
+    const xmlNode *second = first ? xr__xml_next_elem(first) : NULL;
+
+    if (!first || second)
+        return xr_error_set(err, XR_EPROTO, "invalid_body", "Body",
+                            "SOAP Body must have exactly one child element, "
+                            "has %s",
+                            first ? "more" : "none");
+    if (hdr->service.service_code[0] &&
+        strncmp(xr__cs(first->name), hdr->service.service_code,
+                strlen(hdr->service.service_code)) != 0)
+        return xr_error_set(err, XR_EPROTO, "inconsistent_headers", "Body",
+                            "body element %.64s does not start with "
+                            "serviceCode %.64s",
+                            xr__cs(first->name), hdr->service.service_code);
+    return XR_OK;
+}
+
+enum xr_status xr__msg_read(xmlDocPtr doc, bool require_service,
+                            struct xr_header *hdr, bool *has_header,
+                            xmlNodePtr *body, bool *is_fault,
+                            struct xr_fault *fault, struct xr_error *body_err,
+                            struct xr_error *err)
+{
+    xmlNodePtr root = xmlDocGetRootElement(doc), header = NULL, bodyel = NULL;
+    xmlNodePtr first;
+    enum xr_status rc;
+
+    xr_header_init(hdr);
+    hdr->protocol_version[0] = '\0';
+    *has_header = false;
+    *body = NULL;
+    *is_fault = false;
+    if (!xr__xml_is(root, XR_NS_SOAP11, "Envelope"))
+        return xr_error_set(err, XR_EPROTO, "invalid_soap", "",
+                            "not a SOAP 1.1 envelope (root element is %s)",
+                            root ? xr__cs(root->name) : "missing");
+    for (xmlNodePtr c = xr__xml_first_elem(root); c;
+         c = xr__xml_next_elem(c)) {
+        if (xr__xml_is(c, XR_NS_SOAP11, "Header")) {
+            if (header)
+                return xr_error_set(err, XR_EPROTO, "invalid_soap", "Header",
+                                    "more than one SOAP Header");
+            header = c;
+        } else if (xr__xml_is(c, XR_NS_SOAP11, "Body")) {
+            if (bodyel)
+                return xr_error_set(err, XR_EPROTO, "invalid_soap", "Body",
+                                    "more than one SOAP Body");
+            bodyel = c;
+        }
+    }
+    if (!bodyel)
+        return xr_error_set(err, XR_EPROTO, "missing_body", "",
+                            "SOAP message has no Body");
+    first = xr__xml_first_elem(bodyel);
+    if (first && xr__xml_is(first, XR_NS_SOAP11, "Fault")) {
+        *is_fault = true;
+        rc = xr__fault_read(first, fault, err);
+        if (rc != XR_OK)
+            return rc;
+        /* Read the header when there is one, but do not insist on it. */
+        if (header) {
+            struct xr_error ignore;
+            *has_header = read_header(header, false, hdr, &ignore) == XR_OK;
+        }
+        return XR_OK;
+    }
+    if (!header)
+        return xr_error_set(err, XR_EPROTO, "missing_header", "",
+                            "SOAP message has no Header");
+    rc = read_header(header, require_service, hdr, err);
+    if (rc != XR_OK)
+        return rc;
+    *has_header = true;
+    rc = check_body(first, hdr, body_err ? body_err : err);
+    if (rc != XR_OK)
+        return body_err ? XR_OK : rc;
+    *body = first;
+    return XR_OK;
+}
+
+/* <prefix:name>text</prefix:name>; NULL on allocation failure. */
+static xmlNodePtr add_text(xmlNodePtr parent, xmlNsPtr ns, const char *name,
+                           const char *text)
+{
+    xmlNodePtr n = xmlNewChild(parent, ns, xr__xc(name), NULL);
+    if (!n)
+        return NULL;
+    if (text && *text) {
+        xmlNodePtr t = xmlNewText(xr__xc(text));
+        if (!t || !xmlAddChild(n, t)) {
+            xmlFreeNode(t);
+            return NULL;
+        }
+    }
+    return n;
+}
+
+static bool write_id(xmlNodePtr parent, xmlNsPtr xrd, xmlNsPtr idns,
+                     const char *name, const struct xr_id *id)
+{
+    xmlNodePtr el = xmlNewChild(parent, xrd, xr__xc(name), NULL);
+    const char *opt[4] = {id->subsystem_code, id->service_code,
+                          id->service_version, id->server_code};
+    static const char *opt_names[4] = {"subsystemCode", "serviceCode",
+                                       "serviceVersion", "serverCode"};
+
+    if (!el ||
+        !xmlNewNsProp(el, idns, xr__xc("objectType"),
+                      xr__xc(xr_id_type_name(id->type))) ||
+        !add_text(el, idns, "xRoadInstance", id->instance) ||
+        !add_text(el, idns, "memberClass", id->member_class) ||
+        !add_text(el, idns, "memberCode", id->member_code))
+        return false;
+    for (size_t i = 0; i < 4; i++) {
+        if (opt[i][0] && !add_text(el, idns, opt_names[i], opt[i]))
+            return false;
+    }
+    return true;
+}
+
+enum xr_status xr__header_write(xmlNodePtr header, const struct xr_header *hdr,
+                                struct xr_error *err)
+{
+    xmlNodePtr root = header->parent;
+    xmlNsPtr xrd, idns, repr = NULL;
+
+    xrd = xmlSearchNsByHref(header->doc, header, xr__xc(XR_NS_XROAD));
+    if (!xrd)
+        xrd = xmlNewNs(root, xr__xc(XR_NS_XROAD), xr__xc("xrd"));
+    idns = xmlSearchNsByHref(header->doc, header, xr__xc(XR_NS_ID));
+    if (!idns)
+        idns = xmlNewNs(root, xr__xc(XR_NS_ID), xr__xc("id"));
+    if (hdr->has_represented_party) {
+        repr = xmlSearchNsByHref(header->doc, header, xr__xc(XR_NS_REPR));
+        if (!repr)
+            repr = xmlNewNs(root, xr__xc(XR_NS_REPR), xr__xc("repr"));
+    }
+    if (!xrd || !idns || (hdr->has_represented_party && !repr))
+        goto nomem;
+    if (!write_id(header, xrd, idns, "client", &hdr->client) ||
+        !write_id(header, xrd, idns, "service", &hdr->service) ||
+        !add_text(header, xrd, "id", hdr->id))
+        goto nomem;
+    if (hdr->has_user_id && !add_text(header, xrd, "userId", hdr->user_id))
+        goto nomem;
+    if (hdr->has_issue && !add_text(header, xrd, "issue", hdr->issue))
+        goto nomem;
+    if (hdr->has_represented_party) {
+        xmlNodePtr rp =
+            xmlNewChild(header, repr, xr__xc("representedParty"), NULL);
+        if (!rp ||
+            (hdr->has_party_class &&
+             !add_text(rp, repr, "partyClass", hdr->party_class)) ||
+            !add_text(rp, repr, "partyCode", hdr->party_code))
+            goto nomem;
+    }
+    if (hdr->has_security_server &&
+        !write_id(header, xrd, idns, "securityServer",
+                  &hdr->security_server))
+        goto nomem;
+    if (!add_text(header, xrd, "protocolVersion",
+                  hdr->protocol_version[0] ? hdr->protocol_version
+                                           : XR_PROTOCOL_VERSION))
+        goto nomem;
+    return XR_OK;
+nomem:
+    return xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
+                        "out of memory building the header");
+}

@@ -1,0 +1,105 @@
+/*
+ * Library init, small string helpers, hashing.
+ */
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "internal.h"
+
+/*
+ * Refuse every external entity, DTD or schema load libxml2 might attempt
+ * (belt and braces: parsers also run with XML_PARSE_NONET and reject DTDs).
+ */
+static xmlParserInputPtr deny_entity_loader(const char *url, const char *id,
+                                            xmlParserCtxtPtr ctxt)
+{
+    (void)url;
+    (void)id;
+    (void)ctxt;
+    return NULL;
+}
+
+enum xr_status xr_global_init(struct xr_error *err)
+{
+    xr_error_clear(err);
+    xmlInitParser();
+    xmlSetExternalEntityLoader(deny_entity_loader);
+    return XR_OK;
+}
+
+void xr_global_cleanup(void)
+{
+    xmlCleanupParser();
+}
+
+const char *xr_version(void)
+{
+    return VAYLA_VERSION;
+}
+
+size_t xr__strlcpy(char *dst, const char *src, size_t size)
+{
+    size_t n = strlen(src);
+
+    if (size > 0) {
+        size_t c = n < size - 1 ? n : size - 1;
+        memcpy(dst, src, c);
+        dst[c] = '\0';
+    }
+    return n;
+}
+
+void xr__limits_resolve(struct xr_limits *lim)
+{
+    if (lim->max_bytes == 0)
+        lim->max_bytes = XR_LIMIT_BYTES_DEFAULT;
+    if (lim->max_depth == 0)
+        lim->max_depth = XR_LIMIT_DEPTH_DEFAULT;
+    if (lim->max_nodes == 0)
+        lim->max_nodes = XR_LIMIT_NODES_DEFAULT;
+    if (lim->max_parts == 0)
+        lim->max_parts = XR_LIMIT_PARTS_DEFAULT;
+}
+
+void xr__sha512_b64(const uint8_t *data, size_t len, char *out, size_t size)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    unsigned char b64[XR_HASH_B64_MAX + 1];
+
+    if (size == 0)
+        return;
+    out[0] = '\0';
+    if (!EVP_Digest(data, len, md, &mdlen, EVP_sha512(), NULL))
+        return;
+    /* 64 bytes -> 88 characters + NUL: always fits XR_HASH_B64_MAX. */
+    EVP_EncodeBlock(b64, md, (int)mdlen);
+    xr__strlcpy(out, (const char *)b64, size);
+}
+
+enum xr_status xr_uuid4(char *out, size_t size, struct xr_error *err)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char r[16];
+    size_t o = 0;
+
+    if (size < 37)
+        return xr_error_set(err, XR_EINVAL, "invalid_argument", "",
+                            "UUID buffer too small");
+    if (RAND_bytes(r, (int)sizeof(r)) != 1)
+        return xr_error_set(err, XR_EINTERNAL, "random_failed", "",
+                            "no random bytes for a message id");
+    r[6] = (unsigned char)((r[6] & 0x0f) | 0x40); /* version 4 */
+    r[8] = (unsigned char)((r[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    for (size_t i = 0; i < sizeof(r); i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hex[r[i] >> 4];
+        out[o++] = hex[r[i] & 0x0f];
+    }
+    out[o] = '\0';
+    return XR_OK;
+}

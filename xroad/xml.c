@@ -1,0 +1,238 @@
+/*
+ * Hardened XML parsing and small tree helpers.
+ *
+ * Untrusted XML is parsed with XML_PARSE_NONET and without entity
+ * substitution. A DOCTYPE stops the parser at once (SAX internalSubset
+ * hook), so no entity is ever declared, let alone expanded: billion laughs
+ * and external entities never get a chance. Element count and depth are
+ * enforced while parsing (SAX startElementNs hook), not afterwards.
+ */
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/SAX2.h>
+#include <libxml/xmlerror.h>
+
+#include "internal.h"
+
+struct parse_state {
+    const struct xr_limits *lim;
+    size_t nodes;
+    bool dtd_seen;
+    bool limit_hit;
+    char limit_what[32];
+    startElementNsSAX2Func start_element; /* libxml2's own handler */
+};
+
+static void on_internal_subset(void *ctx, const xmlChar *name,
+                               const xmlChar *external_id,
+                               const xmlChar *system_id)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    struct parse_state *st = ctxt->_private;
+
+    (void)name;
+    (void)external_id;
+    (void)system_id;
+    st->dtd_seen = true;
+    xmlStopParser(ctxt);
+}
+
+static void on_start_element(void *ctx, const xmlChar *localname,
+                             const xmlChar *prefix, const xmlChar *uri,
+                             int nb_namespaces, const xmlChar **namespaces,
+                             int nb_attributes, int nb_defaulted,
+                             const xmlChar **attributes)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    struct parse_state *st = ctxt->_private;
+
+    st->nodes += 1u + (size_t)(nb_attributes > 0 ? nb_attributes : 0);
+    if (st->nodes > st->lim->max_nodes) {
+        st->limit_hit = true;
+        xr__strlcpy(st->limit_what, "node count", sizeof(st->limit_what));
+        xmlStopParser(ctxt);
+        return;
+    }
+    /* nodeNr is the number of open elements above this one. */
+    if ((unsigned)ctxt->nodeNr + 1u > st->lim->max_depth) {
+        st->limit_hit = true;
+        xr__strlcpy(st->limit_what, "nesting depth", sizeof(st->limit_what));
+        xmlStopParser(ctxt);
+        return;
+    }
+    st->start_element(ctx, localname, prefix, uri, nb_namespaces, namespaces,
+                      nb_attributes, nb_defaulted, attributes);
+}
+
+enum xr_status xr__xml_parse(const uint8_t *buf, size_t len,
+                             const char *encoding,
+                             const struct xr_limits *limits, xmlDocPtr *out,
+                             struct xr_error *err)
+{
+    struct xr_limits lim = *limits;
+    struct parse_state st;
+    xmlParserCtxtPtr ctxt = NULL;
+    xmlDocPtr doc = NULL;
+    enum xr_status rc;
+    const int opts = XML_PARSE_NONET | XML_PARSE_NOERROR |
+                     XML_PARSE_NOWARNING | XML_PARSE_NOCDATA;
+
+    *out = NULL;
+    xr__limits_resolve(&lim);
+    memset(&st, 0, sizeof(st));
+    st.lim = &lim;
+    if (len > lim.max_bytes) {
+        rc = xr_error_set(err, XR_ELIMIT, "too_large", "",
+                          "XML document is %zu bytes, limit %zu", len,
+                          lim.max_bytes);
+        goto out;
+    }
+    if (len == 0) {
+        rc = xr_error_set(err, XR_EPARSE, "malformed_xml", "",
+                          "empty XML document");
+        goto out;
+    }
+    if (len > (size_t)INT32_MAX) {
+        rc = xr_error_set(err, XR_ELIMIT, "too_large", "",
+                          "XML document too large for the parser");
+        goto out;
+    }
+    ctxt = xmlNewParserCtxt();
+    if (!ctxt) {
+        rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
+                          "cannot create XML parser");
+        goto out;
+    }
+    ctxt->_private = &st;
+    st.start_element = ctxt->sax->startElementNs;
+    ctxt->sax->startElementNs = on_start_element;
+    ctxt->sax->internalSubset = on_internal_subset;
+    doc = xmlCtxtReadMemory(ctxt, (const char *)buf, (int)len, NULL, encoding,
+                            opts);
+    if (st.dtd_seen || (doc && (doc->intSubset || doc->extSubset))) {
+        rc = xr_error_set(err, XR_EPROTO, "dtd_forbidden", "",
+                          "document type declarations (DTD) are not allowed");
+        goto out;
+    }
+    if (st.limit_hit) {
+        rc = xr_error_set(err, XR_ELIMIT, "too_large", "",
+                          "XML %s exceeds the limit (%u levels, %zu nodes)",
+                          st.limit_what, lim.max_depth, lim.max_nodes);
+        goto out;
+    }
+    if (!doc || !ctxt->wellFormed) {
+        const xmlError *e = xmlCtxtGetLastError(ctxt);
+        char msg[160] = "not well-formed";
+
+        if (e && e->message) {
+            size_t n = xr__strlcpy(msg, e->message, sizeof(msg));
+            if (n > 0 && n < sizeof(msg) && msg[n - 1] == '\n')
+                msg[n - 1] = '\0';
+        }
+        rc = xr_error_set(err, XR_EPARSE, "malformed_xml", "",
+                          "malformed XML at line %d: %s", e ? e->line : 0,
+                          msg);
+        goto out;
+    }
+    if (!xmlDocGetRootElement(doc)) {
+        rc = xr_error_set(err, XR_EPARSE, "malformed_xml", "",
+                          "XML document has no root element");
+        goto out;
+    }
+    *out = doc;
+    doc = NULL;
+    rc = XR_OK;
+out:
+    if (doc)
+        xmlFreeDoc(doc);
+    if (ctxt) {
+        ctxt->_private = NULL;
+        xmlFreeParserCtxt(ctxt);
+    }
+    return rc;
+}
+
+bool xr__xml_is(const xmlNode *node, const char *ns, const char *name)
+{
+    if (!node || node->type != XML_ELEMENT_NODE)
+        return false;
+    if (strcmp(xr__cs(node->name), name) != 0)
+        return false;
+    if (!ns)
+        return node->ns == NULL || node->ns->href == NULL ||
+               node->ns->href[0] == '\0';
+    return node->ns && node->ns->href &&
+           strcmp(xr__cs(node->ns->href), ns) == 0;
+}
+
+xmlNodePtr xr__xml_next_elem(const xmlNode *node)
+{
+    for (xmlNodePtr n = node ? node->next : NULL; n; n = n->next) {
+        if (n->type == XML_ELEMENT_NODE)
+            return n;
+    }
+    return NULL;
+}
+
+xmlNodePtr xr__xml_first_elem(const xmlNode *parent)
+{
+    if (!parent)
+        return NULL;
+    for (xmlNodePtr n = parent->children; n; n = n->next) {
+        if (n->type == XML_ELEMENT_NODE)
+            return n;
+    }
+    return NULL;
+}
+
+static bool is_xml_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+enum xr_status xr__xml_text(const xmlNode *node, char *out, size_t size,
+                            const char *field, struct xr_error *err)
+{
+    size_t n = 0;
+    bool overflow = false;
+
+    if (size == 0)
+        return xr_error_set(err, XR_EINVAL, "invalid_argument", field,
+                            "no room for %s", field);
+    /* Concatenate direct text children; the depth cap bounds the tree. */
+    for (const xmlNode *c = node->children; c; c = c->next) {
+        const char *t;
+        size_t tl;
+
+        if (c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE)
+            continue;
+        t = xr__cs(c->content);
+        if (!t)
+            continue;
+        tl = strlen(t);
+        if (tl >= size - n) {
+            overflow = true;
+            break;
+        }
+        memcpy(out + n, t, tl);
+        n += tl;
+    }
+    out[n] = '\0';
+    if (overflow) {
+        out[0] = '\0';
+        return xr_error_set(err, XR_ELIMIT, "too_large", field,
+                            "%s is longer than %zu bytes", field, size - 1);
+    }
+    /* Trim XML whitespace on both sides. */
+    {
+        size_t b = 0, e = n;
+        while (b < e && is_xml_space(out[b]))
+            b++;
+        while (e > b && is_xml_space(out[e - 1]))
+            e--;
+        memmove(out, out + b, e - b);
+        out[e - b] = '\0';
+    }
+    return XR_OK;
+}
