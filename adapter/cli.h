@@ -7,12 +7,12 @@
 
 /* Exit statuses shared by every command (docs/cli.md). */
 enum adp_exit {
-    ADP_EXIT_OK = 0,        /* success; for queries: person found */
-    ADP_EXIT_USAGE = 1,     /* usage, configuration or input error */
-    ADP_EXIT_INVALID = 2,   /* invalid response / invalid input code */
-    ADP_EXIT_FAULT = 3,     /* SOAP fault */
-    ADP_EXIT_NOTFOUND = 4,  /* VTJ: not found or another non-found outcome */
-    ADP_EXIT_TRANSPORT = 5  /* connect, TLS, timeout, HTTP status ... */
+    ADP_EXIT_OK = 0,       /* success; for queries: person found */
+    ADP_EXIT_USAGE = 1,    /* usage, configuration or input error */
+    ADP_EXIT_INVALID = 2,  /* invalid response / invalid input code */
+    ADP_EXIT_FAULT = 3,    /* SOAP fault */
+    ADP_EXIT_NOTFOUND = 4, /* VTJ: not found or another non-found outcome */
+    ADP_EXIT_TRANSPORT = 5 /* connect, TLS, timeout, HTTP status ... */
 };
 
 /* cli_xroad.c */

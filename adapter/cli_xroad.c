@@ -46,8 +46,7 @@ static int fail(const char *what, const struct xr_error *err)
 static bool set_text(char *dst, size_t size, const char *v, const char *opt)
 {
     if (strlen(v) >= size) {
-        fprintf(stderr, "vayla: %s is longer than %zu bytes\n", opt,
-                size - 1);
+        fprintf(stderr, "vayla: %s is longer than %zu bytes\n", opt, size - 1);
         return false;
     }
     memcpy(dst, v, strlen(v) + 1);
@@ -160,9 +159,8 @@ int cli_envelope(int argc, char **argv)
         rc = fail("--service", &err);
         goto out;
     }
-    if (body_path &&
-        adp_file_read(body_path, CLI_MAX_FILE_BYTES, &body, &body_len,
-                      &err) != XR_OK) {
+    if (body_path && adp_file_read(body_path, CLI_MAX_FILE_BYTES, &body,
+                                   &body_len, &err) != XR_OK) {
         rc = fail("--body", &err);
         goto out;
     }

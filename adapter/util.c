@@ -8,9 +8,8 @@
 
 #include "util.h"
 
-enum xr_status adp_file_read(const char *path, size_t max_bytes,
-                             uint8_t **out, size_t *out_len,
-                             struct xr_error *err)
+enum xr_status adp_file_read(const char *path, size_t max_bytes, uint8_t **out,
+                             size_t *out_len, struct xr_error *err)
 {
     FILE *f = NULL;
     uint8_t *buf = NULL;
@@ -34,8 +33,7 @@ enum xr_status adp_file_read(const char *path, size_t max_bytes,
                 ncap = max_bytes + 1;
             if (ncap <= len) {
                 rc = xr_error_set(err, XR_ELIMIT, "too_large", "",
-                                  "%s: larger than %zu bytes", path,
-                                  max_bytes);
+                                  "%s: larger than %zu bytes", path, max_bytes);
                 goto out;
             }
             nbuf = realloc(buf, ncap + 1);
@@ -51,8 +49,8 @@ enum xr_status adp_file_read(const char *path, size_t max_bytes,
         len += n;
         if (n == 0) {
             if (ferror(f)) {
-                rc = xr_error_set(err, XR_EIO, "io_error", "", "%s: %s",
-                                  path, strerror(errno));
+                rc = xr_error_set(err, XR_EIO, "io_error", "", "%s: %s", path,
+                                  strerror(errno));
                 goto out;
             }
             break;

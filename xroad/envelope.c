@@ -14,10 +14,10 @@
 
 struct xr_request {
     struct xr_header hdr;
-    uint8_t *bytes;   /* owned: exact SOAP message bytes */
+    uint8_t *bytes; /* owned: exact SOAP message bytes */
     size_t len;
-    xmlDocPtr doc;    /* owned: the message as a tree */
-    xmlNodePtr body;  /* borrowed from doc: the Body's wrapper element */
+    xmlDocPtr doc;   /* owned: the message as a tree */
+    xmlNodePtr body; /* borrowed from doc: the Body's wrapper element */
 };
 
 void xr_header_init(struct xr_header *hdr)
@@ -121,9 +121,9 @@ static enum xr_status serialize(xmlDocPtr doc, uint8_t **out, size_t *len,
     return XR_OK;
 }
 
-enum xr_status xr_request_new(const struct xr_header *hdr,
-                              const uint8_t *body, size_t body_len,
-                              struct xr_request **out, struct xr_error *err)
+enum xr_status xr_request_new(const struct xr_header *hdr, const uint8_t *body,
+                              size_t body_len, struct xr_request **out,
+                              struct xr_error *err)
 {
     struct xr_request *req = NULL;
     xmlDocPtr bdoc = NULL;
@@ -135,8 +135,7 @@ enum xr_status xr_request_new(const struct xr_header *hdr,
     *out = NULL;
     req = calloc(1, sizeof(*req));
     if (!req) {
-        rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
-                          "out of memory");
+        rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "out of memory");
         goto out;
     }
     req->hdr = *hdr;
@@ -240,12 +239,11 @@ enum xr_status xr_request_parse(const char *content_type, const uint8_t *buf,
         goto out;
     req = calloc(1, sizeof(*req));
     if (!req) {
-        rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
-                          "out of memory");
+        rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "out of memory");
         goto out;
     }
-    rc = xr__msg_read(soap.doc, true, &req->hdr, &has_header, &body,
-                      &is_fault, &fault, NULL, err);
+    rc = xr__msg_read(soap.doc, true, &req->hdr, &has_header, &body, &is_fault,
+                      &fault, NULL, err);
     if (rc != XR_OK)
         goto out;
     if (is_fault) {
@@ -257,8 +255,7 @@ enum xr_status xr_request_parse(const char *content_type, const uint8_t *buf,
     }
     req->bytes = malloc(soap.soap_len + 1);
     if (!req->bytes) {
-        rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
-                          "out of memory");
+        rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "out of memory");
         goto out;
     }
     memcpy(req->bytes, soap.soap, soap.soap_len);

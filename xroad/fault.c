@@ -59,8 +59,8 @@ enum xr_fault_origin xr_fault_classify(const char *code, bool *service_failed)
     else
         o = XR_ORIGIN_SERVICE;
     if (service_failed)
-        *service_failed = o != XR_ORIGIN_SERVICE &&
-                          strstr(n, ".servicefailed.") != NULL;
+        *service_failed =
+            o != XR_ORIGIN_SERVICE && strstr(n, ".servicefailed.") != NULL;
     return o;
 }
 
@@ -81,8 +81,7 @@ void xr_fault_leaf(const char *code, char *out, size_t size)
 
 enum xr_status xr_fault_build(const char *code, const char *string,
                               const char *detail, const struct xr_header *hdr,
-                              char **out, size_t *out_len,
-                              struct xr_error *err)
+                              char **out, size_t *out_len, struct xr_error *err)
 {
     xmlDocPtr doc = NULL;
     xmlNodePtr env, body, fault, d, fd;
@@ -122,16 +121,15 @@ enum xr_status xr_fault_build(const char *code, const char *string,
     }
     body = xmlNewChild(env, soap, xr__xc("Body"), NULL);
     fault = body ? xmlNewChild(body, soap, xr__xc("Fault"), NULL) : NULL;
-    if (!fault || !xmlNewTextChild(fault, NULL, xr__xc("faultcode"),
-                                   xr__xc(code)) ||
+    if (!fault ||
+        !xmlNewTextChild(fault, NULL, xr__xc("faultcode"), xr__xc(code)) ||
         !xmlNewTextChild(fault, NULL, xr__xc("faultstring"),
                          xr__xc(string ? string : "")) ||
         !xmlNewTextChild(fault, NULL, xr__xc("faultactor"), xr__xc("")))
         goto nomem;
     if (detail) {
         d = xmlNewChild(fault, NULL, xr__xc("detail"), NULL);
-        fd = d ? xmlNewTextChild(d, NULL, xr__xc("faultDetail"),
-                                 xr__xc(detail))
+        fd = d ? xmlNewTextChild(d, NULL, xr__xc("faultDetail"), xr__xc(detail))
                : NULL;
         if (!fd)
             goto nomem;

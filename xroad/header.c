@@ -39,10 +39,9 @@ static const struct {
 static enum xr_status read_id(const xmlNode *el, const char *field,
                               struct xr_id *id, struct xr_error *err)
 {
-    static const char *parts[] = {"xRoadInstance", "memberClass",
-                                  "memberCode",    "subsystemCode",
-                                  "serviceCode",   "serviceVersion",
-                                  "serverCode"};
+    static const char *parts[] = {
+        "xRoadInstance", "memberClass",    "memberCode", "subsystemCode",
+        "serviceCode",   "serviceVersion", "serverCode"};
     char *dst[] = {id->instance,       id->member_class, id->member_code,
                    id->subsystem_code, id->service_code, id->service_version,
                    id->server_code};
@@ -77,15 +76,13 @@ static enum xr_status read_id(const xmlNode *el, const char *field,
                             "%s: unexpected objectType %s", field,
                             xr_id_type_name(id->type));
     /* Only the identifier children are read; others are ignored. */
-    for (xmlNodePtr c = xr__xml_first_elem(el); c;
-         c = xr__xml_next_elem(c)) {
+    for (xmlNodePtr c = xr__xml_first_elem(el); c; c = xr__xml_next_elem(c)) {
         for (size_t i = 0; i < 7; i++) {
             if (!xr__xml_is(c, XR_NS_ID, parts[i]))
                 continue;
             if (seen[i])
                 return xr_error_set(err, XR_EPROTO, "duplicate_header_field",
-                                    field, "%s: duplicate %s", field,
-                                    parts[i]);
+                                    field, "%s: duplicate %s", field, parts[i]);
             seen[i] = true;
             rc = xr__xml_text(c, dst[i], XR_ID_PART_MAX + 1, field, err);
             if (rc != XR_OK)
@@ -103,8 +100,7 @@ static enum xr_status read_id(const xmlNode *el, const char *field,
                             field);
     if (id->type == XR_ID_SERVICE && !id->service_code[0])
         return xr_error_set(err, XR_EPROTO, "invalid_xml", field,
-                            "%s: SERVICE identifier lacks serviceCode",
-                            field);
+                            "%s: SERVICE identifier lacks serviceCode", field);
     return XR_OK;
 }
 
@@ -114,21 +110,18 @@ static enum xr_status read_repr(const xmlNode *el, struct xr_header *hdr,
     bool seen_class = false, seen_code = false;
     enum xr_status rc;
 
-    for (xmlNodePtr c = xr__xml_first_elem(el); c;
-         c = xr__xml_next_elem(c)) {
+    for (xmlNodePtr c = xr__xml_first_elem(el); c; c = xr__xml_next_elem(c)) {
         if (xr__xml_is(c, XR_NS_REPR, "partyClass")) {
             if (seen_class)
                 return xr_error_set(err, XR_EPROTO, "duplicate_header_field",
-                                    "representedParty",
-                                    "duplicate partyClass");
+                                    "representedParty", "duplicate partyClass");
             seen_class = true;
             rc = xr__xml_text(c, hdr->party_class, sizeof(hdr->party_class),
                               "representedParty", err);
         } else if (xr__xml_is(c, XR_NS_REPR, "partyCode")) {
             if (seen_code)
                 return xr_error_set(err, XR_EPROTO, "duplicate_header_field",
-                                    "representedParty",
-                                    "duplicate partyCode");
+                                    "representedParty", "duplicate partyCode");
             seen_code = true;
             rc = xr__xml_text(c, hdr->party_code, sizeof(hdr->party_code),
                               "representedParty", err);
@@ -163,8 +156,7 @@ static enum xr_status read_field(const xmlNode *el, enum hdr_field f,
         return xr__xml_text(el, hdr->id, sizeof(hdr->id), name, err);
     case F_USER_ID:
         hdr->has_user_id = true;
-        return xr__xml_text(el, hdr->user_id, sizeof(hdr->user_id), name,
-                            err);
+        return xr__xml_text(el, hdr->user_id, sizeof(hdr->user_id), name, err);
     case F_ISSUE:
         hdr->has_issue = true;
         return xr__xml_text(el, hdr->issue, sizeof(hdr->issue), name, err);
@@ -185,8 +177,8 @@ static enum xr_status read_field(const xmlNode *el, enum hdr_field f,
                 raw[i] == '\n')
                 continue;
             if (o + 1 >= sizeof(hdr->request_hash))
-                return xr_error_set(err, XR_ELIMIT, "too_large",
-                                    "requestHash", "requestHash too long");
+                return xr_error_set(err, XR_ELIMIT, "too_large", "requestHash",
+                                    "requestHash too long");
             hdr->request_hash[o++] = raw[i];
         }
         hdr->request_hash[o] = '\0';
@@ -219,10 +211,9 @@ static enum xr_status read_header(const xmlNode *header, bool require_service,
             if (!xr__xml_is(c, fields[f].ns, fields[f].name))
                 continue;
             if (seen[f])
-                return xr_error_set(err, XR_EPROTO, "duplicate_header_field",
-                                    fields[f].name,
-                                    "header field %s appears twice",
-                                    fields[f].name);
+                return xr_error_set(
+                    err, XR_EPROTO, "duplicate_header_field", fields[f].name,
+                    "header field %s appears twice", fields[f].name);
             seen[f] = true;
             rc = read_field(c, (enum hdr_field)f, hdr, err);
             if (rc != XR_OK)
@@ -245,10 +236,9 @@ static enum xr_status read_header(const xmlNode *header, bool require_service,
                             "required header field 'protocolVersion' is "
                             "missing");
     if (strncmp(hdr->protocol_version, "4.", 2) != 0)
-        return xr_error_set(err, XR_EPROTO, "invalid_protocol_version",
-                            "protocolVersion",
-                            "protocolVersion '%.16s' is not 4.x",
-                            hdr->protocol_version);
+        return xr_error_set(
+            err, XR_EPROTO, "invalid_protocol_version", "protocolVersion",
+            "protocolVersion '%.16s' is not 4.x", hdr->protocol_version);
     return XR_OK;
 }
 
@@ -259,11 +249,11 @@ static void text_trunc(const xmlNode *node, char *out, size_t size)
     const char *s = t ? xr__cs(t) : "";
     size_t b = 0, e = strlen(s);
 
-    while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r' ||
-                     s[b] == '\n'))
+    while (b < e &&
+           (s[b] == ' ' || s[b] == '\t' || s[b] == '\r' || s[b] == '\n'))
         b++;
-    while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' ||
-                     s[e - 1] == '\r' || s[e - 1] == '\n'))
+    while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r' ||
+                     s[e - 1] == '\n'))
         e--;
     if (e - b >= size)
         e = b + size - 1;
@@ -273,8 +263,8 @@ static void text_trunc(const xmlNode *node, char *out, size_t size)
         xmlFree(t);
 }
 
-enum xr_status xr__fault_read(const xmlNode *fault_elem,
-                              struct xr_fault *fault, struct xr_error *err)
+enum xr_status xr__fault_read(const xmlNode *fault_elem, struct xr_fault *fault,
+                              struct xr_error *err)
 {
     bool have_code = false;
 
@@ -351,8 +341,7 @@ enum xr_status xr__msg_read(xmlDocPtr doc, bool require_service,
         return xr_error_set(err, XR_EPROTO, "invalid_soap", "",
                             "not a SOAP 1.1 envelope (root element is %s)",
                             root ? xr__cs(root->name) : "missing");
-    for (xmlNodePtr c = xr__xml_first_elem(root); c;
-         c = xr__xml_next_elem(c)) {
+    for (xmlNodePtr c = xr__xml_first_elem(root); c; c = xr__xml_next_elem(c)) {
         if (xr__xml_is(c, XR_NS_SOAP11, "Header")) {
             if (header)
                 return xr_error_set(err, XR_EPROTO, "invalid_soap", "Header",
@@ -472,8 +461,7 @@ enum xr_status xr__header_write(xmlNodePtr header, const struct xr_header *hdr,
             goto nomem;
     }
     if (hdr->has_security_server &&
-        !write_id(header, xrd, idns, "securityServer",
-                  &hdr->security_server))
+        !write_id(header, xrd, idns, "securityServer", &hdr->security_server))
         goto nomem;
     if (!add_text(header, xrd, "protocolVersion",
                   hdr->protocol_version[0] ? hdr->protocol_version

@@ -16,9 +16,9 @@ bool xr_id_part_is_valid(const char *s)
     for (; s[n]; n++) {
         unsigned char c = (unsigned char)s[n];
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                  (c >= '0' && c <= '9') || c == '\'' || c == '(' ||
-                  c == ')' || c == '+' || c == ',' || c == '-' || c == '.' ||
-                  c == '=' || c == '?';
+                  (c >= '0' && c <= '9') || c == '\'' || c == '(' || c == ')' ||
+                  c == '+' || c == ',' || c == '-' || c == '.' || c == '=' ||
+                  c == '?';
         if (!ok || n >= XR_ID_PART_MAX)
             return false;
     }
@@ -38,16 +38,16 @@ static const char *part_names[][ID_MAX_PARTS] = {
 };
 
 /* Describe why a part is invalid, precisely. */
-static enum xr_status part_error(const char *part, size_t len,
-                                 const char *name, struct xr_error *err)
+static enum xr_status part_error(const char *part, size_t len, const char *name,
+                                 struct xr_error *err)
 {
     if (len == 0)
         return xr_error_set(err, XR_EINVAL, "invalid_id", name,
                             "identifier part %s is empty", name);
     if (len > XR_ID_PART_MAX)
         return xr_error_set(err, XR_EINVAL, "invalid_id", name,
-                            "identifier part %s is longer than %d bytes",
-                            name, XR_ID_PART_MAX);
+                            "identifier part %s is longer than %d bytes", name,
+                            XR_ID_PART_MAX);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)part[i];
         char one[2] = {part[i], '\0'};
@@ -120,9 +120,8 @@ static enum xr_status split(const char *text, char *prefix, size_t psize,
 }
 
 /* Check and copy parts[i] into the struct fields in `dst`. */
-static enum xr_status fill(const char *parts[], const size_t lens[],
-                           size_t n, const int layout, char *dst[],
-                           struct xr_error *err)
+static enum xr_status fill(const char *parts[], const size_t lens[], size_t n,
+                           const int layout, char *dst[], struct xr_error *err)
 {
     for (size_t i = 0; i < n; i++) {
         const char *name = part_names[layout][i];
@@ -306,8 +305,7 @@ enum xr_status xr_id_validate(const struct xr_id *id, struct xr_error *err)
     if ((rc = check(id->instance, "xRoadInstance", true, err)) != XR_OK ||
         (rc = check(id->member_class, "memberClass", true, err)) != XR_OK ||
         (rc = check(id->member_code, "memberCode", true, err)) != XR_OK ||
-        (rc = check(id->subsystem_code, "subsystemCode", sub, err)) !=
-            XR_OK ||
+        (rc = check(id->subsystem_code, "subsystemCode", sub, err)) != XR_OK ||
         (rc = check(id->service_code, "serviceCode", svc, err)) != XR_OK ||
         (rc = check(id->service_version, "serviceVersion", false, err)) !=
             XR_OK ||
@@ -341,8 +339,8 @@ size_t xr_id_format(const struct xr_id *id, bool with_prefix, char *buf,
     for (size_t i = 0; i < 4; i++) {
         if (!opt[i][0])
             continue;
-        w = snprintf(n < size ? buf + n : NULL, n < size ? size - n : 0,
-                     "/%s", opt[i]);
+        w = snprintf(n < size ? buf + n : NULL, n < size ? size - n : 0, "/%s",
+                     opt[i]);
         if (w < 0)
             return 0;
         n += (size_t)w;

@@ -106,7 +106,7 @@ XR_HIDDEN enum xr_status xr__mime_split(const uint8_t *buf, size_t len,
  */
 struct xr__soap {
     xmlDocPtr doc;
-    const uint8_t *soap;       /* borrowed from the input buffer */
+    const uint8_t *soap; /* borrowed from the input buffer */
     size_t soap_len;
     struct xr__mime_part *parts; /* owned; parts[0] is the SOAP part */
     size_t nparts;

@@ -25,8 +25,8 @@ static bool copy_trimmed(const char *b, const char *e, char *out, size_t size)
 {
     while (b < e && (*b == ' ' || *b == '\t'))
         b++;
-    while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
-                     e[-1] == '\n'))
+    while (e > b &&
+           (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
         e--;
     if ((size_t)(e - b) >= size)
         return false;
@@ -138,8 +138,8 @@ static size_t find_delim(const uint8_t *buf, size_t len, size_t from,
             continue;
         after = i + 2 + blen;
         p = buf + after;
-        if (after < len && !(*p == '-' || *p == ' ' || *p == '\t' ||
-                             *p == '\r' || *p == '\n'))
+        if (after < len &&
+            !(*p == '-' || *p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
             continue;
         *line_start = i;
         if (i >= 1 && buf[i - 1] == '\n') {
@@ -257,8 +257,7 @@ enum xr_status xr__mime_split(const uint8_t *buf, size_t len,
     }
     arr = calloc(max_parts ? max_parts : 1, sizeof(*arr));
     if (!arr) {
-        rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
-                          "out of memory");
+        rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "out of memory");
         goto out;
     }
     d = find_delim(buf, len, 0, boundary, blen, &ls);
@@ -273,8 +272,8 @@ enum xr_status xr__mime_split(const uint8_t *buf, size_t len,
 
         /* Close delimiter, or a delimiter at the very end (tolerated:
          * upstream security servers pass such bodies on). */
-        if (after >= len || (after + 1 < len && buf[after] == '-' &&
-                             buf[after + 1] == '-'))
+        if (after >= len ||
+            (after + 1 < len && buf[after] == '-' && buf[after + 1] == '-'))
             break;
         if (n == max_parts) {
             rc = xr_error_set(err, XR_ELIMIT, "too_large", "",
@@ -363,24 +362,24 @@ enum xr_status xr__soap_open(const char *content_type, const uint8_t *buf,
         if (ct.charset[0])
             encoding = ct.charset;
     } else {
-        rc = xr_error_set(err, XR_EPROTO, "invalid_content_type",
-                          "Content-Type",
-                          "content type %s is not text/xml or "
-                          "multipart/related",
-                          ct.media);
+        rc =
+            xr_error_set(err, XR_EPROTO, "invalid_content_type", "Content-Type",
+                         "content type %s is not text/xml or "
+                         "multipart/related",
+                         ct.media);
         goto fail;
     }
     /* UTF-8 is libxml2's default; only pass other charsets on. */
-    if (encoding && (!strcasecmp(encoding, "utf-8") ||
-                     !strcasecmp(encoding, "utf8")))
+    if (encoding &&
+        (!strcasecmp(encoding, "utf-8") || !strcasecmp(encoding, "utf8")))
         encoding = NULL;
     if (out->soap_len == 0) {
         rc = xr_error_set(err, XR_EPROTO, "invalid_soap", "",
                           "empty SOAP message");
         goto fail;
     }
-    rc = xr__xml_parse(out->soap, out->soap_len, encoding, &lim, &out->doc,
-                       err);
+    rc =
+        xr__xml_parse(out->soap, out->soap_len, encoding, &lim, &out->doc, err);
     if (rc != XR_OK)
         goto fail;
     return XR_OK;

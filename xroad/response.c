@@ -13,10 +13,10 @@ struct xr_response {
     struct xr_fault fault;
     struct xr_header hdr;
     bool has_header;
-    uint8_t *buf;        /* owned copy of the HTTP body */
+    uint8_t *buf; /* owned copy of the HTTP body */
     size_t len;
-    struct xr__soap soap; /* doc owned; parts borrow from buf */
-    xmlNodePtr body;      /* borrowed from soap.doc */
+    struct xr__soap soap;     /* doc owned; parts borrow from buf */
+    xmlNodePtr body;          /* borrowed from soap.doc */
     struct xr_error body_err; /* deferred body problem, code XR_OK if none */
     struct xr_part *parts;    /* owned; attachments (MIME parts 2..n) */
     size_t nparts;
@@ -47,8 +47,7 @@ static enum xr_status rename_reason(enum xr_status rc, struct xr_error *err)
     return rc;
 }
 
-static enum xr_status copy_parts(struct xr_response *resp,
-                                 struct xr_error *err)
+static enum xr_status copy_parts(struct xr_response *resp, struct xr_error *err)
 {
     size_t n = resp->soap.nparts > 1 ? resp->soap.nparts - 1 : 0;
 
@@ -61,8 +60,7 @@ static enum xr_status copy_parts(struct xr_response *resp,
     for (size_t i = 0; i < n; i++) {
         const struct xr__mime_part *m = &resp->soap.parts[i + 1];
         struct xr_part *p = &resp->parts[i];
-        xr__strlcpy(p->content_type, m->content_type,
-                    sizeof(p->content_type));
+        xr__strlcpy(p->content_type, m->content_type, sizeof(p->content_type));
         xr__strlcpy(p->content_id, m->content_id, sizeof(p->content_id));
         p->data.ptr = m->body;
         p->data.len = m->body_len;
@@ -93,8 +91,7 @@ static enum xr_status parse(const char *content_type, const uint8_t *buf,
     }
     resp = calloc(1, sizeof(*resp));
     if (!resp || !(resp->buf = malloc(len ? len : 1))) {
-        rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
-                          "out of memory");
+        rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "out of memory");
         goto out;
     }
     if (len)
@@ -122,8 +119,7 @@ out:
 
 enum xr_status xr_response_parse(const char *content_type, const uint8_t *buf,
                                  size_t len, const struct xr_check_opts *opts,
-                                 struct xr_response **out,
-                                 struct xr_error *err)
+                                 struct xr_response **out, struct xr_error *err)
 {
     struct xr_response *resp = NULL;
     enum xr_status rc;
@@ -145,8 +141,7 @@ enum xr_status xr_response_parse(const char *content_type, const uint8_t *buf,
 static enum xr_status mismatch(const char *field, struct xr_error *err)
 {
     return xr_error_set(err, XR_EPROTO, "header_mismatch", field,
-                        "response header %s does not echo the request",
-                        field);
+                        "response header %s does not echo the request", field);
 }
 
 /* Optional text field: absent equals absent, present must be equal. */
@@ -187,8 +182,7 @@ static enum xr_status compare(const struct xr_header *q,
                  "userId", err);
     if (rc != XR_OK)
         return rc;
-    rc = cmp_opt(q->has_issue, q->issue, r->has_issue, r->issue, "issue",
-                 err);
+    rc = cmp_opt(q->has_issue, q->issue, r->has_issue, r->issue, "issue", err);
     if (rc != XR_OK)
         return rc;
     rc = cmp_opt(q->has_represented_party, q->party_code,
@@ -212,8 +206,7 @@ static enum xr_status check_hash(const struct xr_request *req,
     if (!r->has_request_hash) {
         if (allow_missing)
             return XR_OK;
-        return xr_error_set(err, XR_ESIG, "request_hash_missing",
-                            "requestHash",
+        return xr_error_set(err, XR_ESIG, "request_hash_missing", "requestHash",
                             "response has no requestHash; cannot bind it to "
                             "the request");
     }
@@ -235,8 +228,7 @@ static enum xr_status check_hash(const struct xr_request *req,
 enum xr_status xr_response_check(const struct xr_request *req,
                                  const char *content_type, const uint8_t *buf,
                                  size_t len, const struct xr_check_opts *opts,
-                                 struct xr_response **out,
-                                 struct xr_error *err)
+                                 struct xr_response **out, struct xr_error *err)
 {
     struct xr_response *resp = NULL;
     const struct xr_header *q = xr_request_header(req);
@@ -251,8 +243,8 @@ enum xr_status xr_response_check(const struct xr_request *req,
     rc = compare(q, &resp->hdr, err);
     if (rc != XR_OK)
         goto out;
-    rc = check_hash(req, &resp->hdr,
-                    opts && opts->allow_missing_request_hash, err);
+    rc = check_hash(req, &resp->hdr, opts && opts->allow_missing_request_hash,
+                    err);
     if (rc != XR_OK)
         goto out;
     if (resp->body_err.code != XR_OK) {
@@ -309,8 +301,7 @@ size_t xr_response_part_count(const struct xr_response *resp)
     return resp->nparts;
 }
 
-const struct xr_part *xr_response_part(const struct xr_response *resp,
-                                       size_t i)
+const struct xr_part *xr_response_part(const struct xr_response *resp, size_t i)
 {
     return i < resp->nparts ? &resp->parts[i] : NULL;
 }

@@ -75,8 +75,8 @@ enum xr_status xr__xml_parse(const uint8_t *buf, size_t len,
     xmlParserCtxtPtr ctxt = NULL;
     xmlDocPtr doc = NULL;
     enum xr_status rc;
-    const int opts = XML_PARSE_NONET | XML_PARSE_NOERROR |
-                     XML_PARSE_NOWARNING | XML_PARSE_NOCDATA;
+    const int opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+                     XML_PARSE_NOCDATA;
 
     *out = NULL;
     xr__limits_resolve(&lim);
@@ -131,8 +131,7 @@ enum xr_status xr__xml_parse(const uint8_t *buf, size_t len,
                 msg[n - 1] = '\0';
         }
         rc = xr_error_set(err, XR_EPARSE, "malformed_xml", "",
-                          "malformed XML at line %d: %s", e ? e->line : 0,
-                          msg);
+                          "malformed XML at line %d: %s", e ? e->line : 0, msg);
         goto out;
     }
     if (!xmlDocGetRootElement(doc)) {

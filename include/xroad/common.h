@@ -11,8 +11,8 @@
 extern "C" {
 #endif
 
-#define XR_API       __attribute__((visibility("default")))
-#define XR_NODISCARD __attribute__((warn_unused_result))
+#define XR_API               __attribute__((visibility("default")))
+#define XR_NODISCARD         __attribute__((warn_unused_result))
 #define XR_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 
 /* A borrowed byte range. The owner is stated wherever one is returned. */
@@ -26,10 +26,10 @@ struct xr_bytes {
  * "use the default" (see XR_LIMIT_* below).
  */
 struct xr_limits {
-    size_t max_bytes;      /* whole HTTP body */
-    unsigned max_depth;    /* element nesting */
-    size_t max_nodes;      /* elements + attributes + text nodes */
-    unsigned max_parts;    /* MIME parts in a multipart body */
+    size_t max_bytes;   /* whole HTTP body */
+    unsigned max_depth; /* element nesting */
+    size_t max_nodes;   /* elements + attributes + text nodes */
+    unsigned max_parts; /* MIME parts in a multipart body */
 };
 
 #define XR_LIMIT_BYTES_DEFAULT (16u * 1024u * 1024u)

@@ -19,14 +19,14 @@
 extern "C" {
 #endif
 
-#define XR_NS_SOAP11   "http://schemas.xmlsoap.org/soap/envelope/"
-#define XR_NS_XROAD    "http://x-road.eu/xsd/xroad.xsd"
-#define XR_NS_ID       "http://x-road.eu/xsd/identifiers"
-#define XR_NS_REPR     "http://x-road.eu/xsd/representation.xsd"
+#define XR_NS_SOAP11     "http://schemas.xmlsoap.org/soap/envelope/"
+#define XR_NS_XROAD      "http://x-road.eu/xsd/xroad.xsd"
+#define XR_NS_ID         "http://x-road.eu/xsd/identifiers"
+#define XR_NS_REPR       "http://x-road.eu/xsd/representation.xsd"
 #define XR_HASH_ALGO_URI "http://www.w3.org/2001/04/xmlenc#sha512"
 
-#define XR_TEXT_MAX     1024 /* id, userId, issue, partyCode: bytes */
-#define XR_HASH_B64_MAX 128  /* base64 of a SHA-512 digest is 88 */
+#define XR_TEXT_MAX         1024 /* id, userId, issue, partyCode: bytes */
+#define XR_HASH_B64_MAX     128  /* base64 of a SHA-512 digest is 88 */
 #define XR_PROTOCOL_VERSION "4.0"
 
 /*
@@ -35,8 +35,8 @@ extern "C" {
  * empty string.
  */
 struct xr_header {
-    struct xr_id client;  /* MEMBER or SUBSYSTEM */
-    struct xr_id service; /* SERVICE */
+    struct xr_id client;      /* MEMBER or SUBSYSTEM */
+    struct xr_id service;     /* SERVICE */
     char id[XR_TEXT_MAX + 1]; /* when building: "" = generate a UUIDv4 */
     bool has_user_id;
     char user_id[XR_TEXT_MAX + 1];
@@ -75,10 +75,11 @@ struct xr_request;
  * Ownership: *out is new; free with xr_request_free(). hdr and body are
  * copied. Thread-safety: reentrant.
  */
-XR_API XR_NODISCARD enum xr_status
-xr_request_new(const struct xr_header *hdr, const uint8_t *body,
-               size_t body_len, struct xr_request **out,
-               struct xr_error *err);
+XR_API XR_NODISCARD enum xr_status xr_request_new(const struct xr_header *hdr,
+                                                  const uint8_t *body,
+                                                  size_t body_len,
+                                                  struct xr_request **out,
+                                                  struct xr_error *err);
 
 /*
  * Parse an existing request message (text/xml, or multipart/related when
@@ -91,10 +92,10 @@ xr_request_new(const struct xr_header *hdr, const uint8_t *body,
  * The kept bytes are the SOAP part's raw bytes.
  * Ownership: *out is new; buf is copied. limits may be NULL (defaults).
  */
-XR_API XR_NODISCARD enum xr_status
-xr_request_parse(const char *content_type, const uint8_t *buf, size_t len,
-                 const struct xr_limits *limits, struct xr_request **out,
-                 struct xr_error *err);
+XR_API XR_NODISCARD enum xr_status xr_request_parse(
+    const char *content_type, const uint8_t *buf, size_t len,
+    const struct xr_limits *limits, struct xr_request **out,
+    struct xr_error *err);
 
 /* Free a request. Accepts NULL. */
 XR_API void xr_request_free(struct xr_request *req);

@@ -70,10 +70,12 @@ XR_API void xr_fault_leaf(const char *code, char *out, size_t size);
  * fields are echoed in a Header. detail may be NULL (no detail element).
  * Ownership: *out is new, NUL-terminated; free with free().
  */
-XR_API XR_NODISCARD enum xr_status
-xr_fault_build(const char *code, const char *string, const char *detail,
-               const struct xr_header *hdr, char **out, size_t *out_len,
-               struct xr_error *err);
+XR_API XR_NODISCARD enum xr_status xr_fault_build(const char *code,
+                                                  const char *string,
+                                                  const char *detail,
+                                                  const struct xr_header *hdr,
+                                                  char **out, size_t *out_len,
+                                                  struct xr_error *err);
 
 #ifdef __cplusplus
 }

@@ -32,12 +32,7 @@ extern "C" {
 /* Longest formatted identifier, with prefix and NUL. */
 #define XR_ID_TEXT_MAX (7 * (XR_ID_PART_MAX + 1) + 16)
 
-enum xr_id_type {
-    XR_ID_MEMBER,
-    XR_ID_SUBSYSTEM,
-    XR_ID_SERVICE,
-    XR_ID_SERVER
-};
+enum xr_id_type { XR_ID_MEMBER, XR_ID_SUBSYSTEM, XR_ID_SERVICE, XR_ID_SERVER };
 
 /*
  * One identifier. Unused parts are empty strings. A SERVICE whose provider
@@ -61,12 +56,15 @@ struct xr_id {
  * number of parts, wrong prefix).
  * Thread-safety: reentrant.
  */
-XR_API XR_NODISCARD enum xr_status
-xr_id_parse_client(const char *text, struct xr_id *out, struct xr_error *err);
-XR_API XR_NODISCARD enum xr_status
-xr_id_parse_service(const char *text, struct xr_id *out, struct xr_error *err);
-XR_API XR_NODISCARD enum xr_status
-xr_id_parse_server(const char *text, struct xr_id *out, struct xr_error *err);
+XR_API XR_NODISCARD enum xr_status xr_id_parse_client(const char *text,
+                                                      struct xr_id *out,
+                                                      struct xr_error *err);
+XR_API XR_NODISCARD enum xr_status xr_id_parse_service(const char *text,
+                                                       struct xr_id *out,
+                                                       struct xr_error *err);
+XR_API XR_NODISCARD enum xr_status xr_id_parse_server(const char *text,
+                                                      struct xr_id *out,
+                                                      struct xr_error *err);
 
 /*
  * Check that every non-empty part is valid and the mandatory parts for the
@@ -80,8 +78,8 @@ XR_API XR_NODISCARD enum xr_status xr_id_validate(const struct xr_id *id,
  * prefix. Returns the length written, or the length that would have been
  * written when it does not fit (snprintf semantics).
  */
-XR_API size_t xr_id_format(const struct xr_id *id, bool with_prefix,
-                           char *buf, size_t size);
+XR_API size_t xr_id_format(const struct xr_id *id, bool with_prefix, char *buf,
+                           size_t size);
 
 /* True when both identifiers have the same type and all the same parts. */
 XR_API bool xr_id_equal(const struct xr_id *a, const struct xr_id *b);

@@ -27,21 +27,18 @@
 extern "C" {
 #endif
 
-enum xr_verdict {
-    XR_VERDICT_OK,
-    XR_VERDICT_FAULT
-};
+enum xr_verdict { XR_VERDICT_OK, XR_VERDICT_FAULT };
 
 struct xr_check_opts {
-    struct xr_limits limits;          /* zeros = defaults */
+    struct xr_limits limits;         /* zeros = defaults */
     bool allow_missing_request_hash; /* e.g. a plain-HTTP test SS */
 };
 
 /* One MIME attachment (every part after the SOAP part). */
 struct xr_part {
     char content_type[256];
-    char content_id[256];      /* without <>; "" when absent */
-    struct xr_bytes data;      /* get0, owned by the response */
+    char content_id[256]; /* without <>; "" when absent */
+    struct xr_bytes data; /* get0, owned by the response */
 };
 
 struct xr_response;
@@ -59,10 +56,10 @@ struct xr_response;
  *   body_invalid, missing_body, invalid_xml.
  * Ownership: *out is new (free with xr_response_free); buf is copied.
  */
-XR_API XR_NODISCARD enum xr_status
-xr_response_parse(const char *content_type, const uint8_t *buf, size_t len,
-                  const struct xr_check_opts *opts, struct xr_response **out,
-                  struct xr_error *err);
+XR_API XR_NODISCARD enum xr_status xr_response_parse(
+    const char *content_type, const uint8_t *buf, size_t len,
+    const struct xr_check_opts *opts, struct xr_response **out,
+    struct xr_error *err);
 
 /*
  * xr_response_parse() plus every comparison with the request. Additional
@@ -74,23 +71,21 @@ xr_response_parse(const char *content_type, const uint8_t *buf, size_t len,
  * A FAULT verdict is returned as soon as a Fault is seen: faults are not
  * required to echo the header.
  */
-XR_API XR_NODISCARD enum xr_status
-xr_response_check(const struct xr_request *req, const char *content_type,
-                  const uint8_t *buf, size_t len,
-                  const struct xr_check_opts *opts, struct xr_response **out,
-                  struct xr_error *err);
+XR_API XR_NODISCARD enum xr_status xr_response_check(
+    const struct xr_request *req, const char *content_type, const uint8_t *buf,
+    size_t len, const struct xr_check_opts *opts, struct xr_response **out,
+    struct xr_error *err);
 
 XR_API void xr_response_free(struct xr_response *resp);
 
 XR_API enum xr_verdict xr_response_verdict(const struct xr_response *resp);
 
 /* NULL unless the verdict is FAULT. Ownership: get0. */
-XR_API const struct xr_fault *
-xr_response_fault(const struct xr_response *resp);
+XR_API const struct xr_fault *xr_response_fault(const struct xr_response *resp);
 
 /* NULL when the message had no Header (faults). Ownership: get0. */
-XR_API const struct xr_header *
-xr_response_header(const struct xr_response *resp);
+XR_API const struct xr_header *xr_response_header(
+    const struct xr_response *resp);
 
 /* The Body's only child (NULL for faults). Ownership: get0. */
 XR_API xmlNodePtr xr_response_body(const struct xr_response *resp);
