@@ -9,15 +9,32 @@
 
 #include <libxml/xmlsave.h>
 #include <libxml/xmlstring.h>
+#include <openssl/evp.h>
 
 #include "internal.h"
 
+/*
+ * Built requests stay small while they wait for an answer (a daemon keeps
+ * thousands): the exact bytes, the digest, and the header fields the
+ * answer must echo, packed. The full header and the tree are materialised
+ * on first use only (parsed requests have them from the start).
+ */
+struct req_lazy {
+    struct xr_header *hdr; /* owned, NULL until needed */
+    xmlDocPtr doc;         /* owned, NULL until needed */
+    xmlNodePtr body;       /* borrowed from doc */
+    bool failed;           /* materialising failed (out of memory) */
+};
+
 struct xr_request {
-    struct xr_header hdr;
     uint8_t *bytes; /* owned: exact SOAP message bytes */
     size_t len;
-    xmlDocPtr doc;   /* owned: the message as a tree */
-    xmlNodePtr body; /* borrowed from doc: the Body's wrapper element */
+    uint8_t sha512[64]; /* SHA-512 of bytes */
+    char *echo;         /* owned: packed echo fields */
+    size_t echo_off[XR__ECHO_COUNT];
+    size_t echo_len[XR__ECHO_COUNT];
+    const char *id;        /* borrowed from echo: the message id */
+    struct req_lazy *lazy; /* owned; mutable behind const */
 };
 
 void xr_header_init(struct xr_header *hdr)
@@ -121,36 +138,90 @@ static enum xr_status serialize(xmlDocPtr doc, uint8_t **out, size_t *len,
     return XR_OK;
 }
 
+/* Allocate a request with its lazy part. */
+static struct xr_request *req_alloc(void)
+{
+    struct xr_request *req = calloc(1, sizeof(*req));
+
+    if (!req)
+        return NULL;
+    req->lazy = calloc(1, sizeof(*req->lazy));
+    if (!req->lazy) {
+        free(req);
+        return NULL;
+    }
+    return req;
+}
+
+/* Pack the echo fields of hdr and hash the bytes. */
+static enum xr_status req_finish(struct xr_request *req,
+                                 const struct xr_header *hdr,
+                                 struct xr_error *err)
+{
+    size_t total = 0, o = 0;
+    unsigned int mdlen = 0;
+
+    for (int f = 0; f < XR__ECHO_COUNT; f++) {
+        req->echo_len[f] = xr__echo_pack(hdr, f, NULL, 0);
+        total += req->echo_len[f];
+    }
+    req->echo = malloc(total + 1);
+    if (!req->echo)
+        return xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
+                            "out of memory");
+    for (int f = 0; f < XR__ECHO_COUNT; f++) {
+        req->echo_off[f] = o;
+        xr__echo_pack(hdr, f, req->echo + o, req->echo_len[f]);
+        o += req->echo_len[f];
+    }
+    req->echo[o] = '\0';
+    /* The id field is "1" + the id: a NUL-terminated copy follows it. */
+    {
+        char *id = malloc(strlen(hdr->id) + 1);
+        if (!id)
+            return xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
+                                "out of memory");
+        memcpy(id, hdr->id, strlen(hdr->id) + 1);
+        req->id = id;
+    }
+    if (!EVP_Digest(req->bytes, req->len, req->sha512, &mdlen, EVP_sha512(),
+                    NULL) ||
+        mdlen != sizeof(req->sha512))
+        return xr_error_set(err, XR_EINTERNAL, "digest_failed", "",
+                            "SHA-512 of the request failed");
+    return XR_OK;
+}
+
 enum xr_status xr_request_new(const struct xr_header *hdr, const uint8_t *body,
                               size_t body_len, struct xr_request **out,
                               struct xr_error *err)
 {
     struct xr_request *req = NULL;
-    xmlDocPtr bdoc = NULL;
+    struct xr_header *h = NULL;
+    xmlDocPtr bdoc = NULL, doc = NULL;
     xmlNodePtr env, header, bodyel, wrapper;
     xmlNsPtr soap;
     struct xr_limits lim = {0};
     enum xr_status rc;
 
     *out = NULL;
-    req = calloc(1, sizeof(*req));
-    if (!req) {
-        rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "out of memory");
-        goto out;
-    }
-    req->hdr = *hdr;
-    if (!req->hdr.protocol_version[0])
-        xr__strlcpy(req->hdr.protocol_version, XR_PROTOCOL_VERSION,
-                    sizeof(req->hdr.protocol_version));
-    req->hdr.has_request_hash = false;
-    req->hdr.request_hash[0] = '\0';
-    req->hdr.request_hash_algo[0] = '\0';
-    if (!req->hdr.id[0]) {
-        rc = xr_uuid4(req->hdr.id, sizeof(req->hdr.id), err);
+    req = req_alloc();
+    h = malloc(sizeof(*h));
+    if (!req || !h)
+        goto nomem;
+    *h = *hdr;
+    if (!h->protocol_version[0])
+        xr__strlcpy(h->protocol_version, XR_PROTOCOL_VERSION,
+                    sizeof(h->protocol_version));
+    h->has_request_hash = false;
+    h->request_hash[0] = '\0';
+    h->request_hash_algo[0] = '\0';
+    if (!h->id[0]) {
+        rc = xr_uuid4(h->id, sizeof(h->id), err);
         if (rc != XR_OK)
             goto out;
     }
-    rc = check_header(&req->hdr, err);
+    rc = check_header(h, err);
     if (rc != XR_OK)
         goto out;
     if (body) {
@@ -162,22 +233,21 @@ enum xr_status xr_request_new(const struct xr_header *hdr, const uint8_t *body,
             goto out;
         }
         broot = xmlDocGetRootElement(bdoc);
-        if (strcmp(xr__cs(broot->name), req->hdr.service.service_code) != 0) {
+        if (strcmp(xr__cs(broot->name), h->service.service_code) != 0) {
             rc = xr_error_set(err, XR_EINVAL, "body_invalid", "body",
                               "body element %.64s must be named like the "
                               "serviceCode %.64s",
-                              xr__cs(broot->name),
-                              req->hdr.service.service_code);
+                              xr__cs(broot->name), h->service.service_code);
             goto out;
         }
     }
-    req->doc = xmlNewDoc(xr__xc("1.0"));
-    if (!req->doc)
+    doc = xmlNewDoc(xr__xc("1.0"));
+    if (!doc)
         goto nomem;
-    env = xmlNewDocNode(req->doc, NULL, xr__xc("Envelope"), NULL);
+    env = xmlNewDocNode(doc, NULL, xr__xc("Envelope"), NULL);
     if (!env)
         goto nomem;
-    xmlDocSetRootElement(req->doc, env);
+    xmlDocSetRootElement(doc, env);
     soap = xmlNewNs(env, xr__xc(XR_NS_SOAP11), xr__xc("SOAP-ENV"));
     if (!soap || !xmlNewNs(env, xr__xc(XR_NS_XROAD), xr__xc("xrd")) ||
         !xmlNewNs(env, xr__xc(XR_NS_ID), xr__xc("id")))
@@ -187,23 +257,26 @@ enum xr_status xr_request_new(const struct xr_header *hdr, const uint8_t *body,
     bodyel = xmlNewChild(env, soap, xr__xc("Body"), NULL);
     if (!header || !bodyel)
         goto nomem;
-    rc = xr__header_write(header, &req->hdr, err);
+    rc = xr__header_write(header, h, err);
     if (rc != XR_OK)
         goto out;
     if (bdoc)
-        wrapper = xmlDocCopyNode(xmlDocGetRootElement(bdoc), req->doc, 1);
+        wrapper = xmlDocCopyNode(xmlDocGetRootElement(bdoc), doc, 1);
     else
-        wrapper = xmlNewDocNode(req->doc, NULL,
-                                xr__xc(req->hdr.service.service_code), NULL);
+        wrapper =
+            xmlNewDocNode(doc, NULL, xr__xc(h->service.service_code), NULL);
     if (!wrapper || !xmlAddChild(bodyel, wrapper)) {
         xmlFreeNode(wrapper);
         goto nomem;
     }
-    xmlReconciliateNs(req->doc, wrapper);
-    req->body = wrapper;
-    rc = serialize(req->doc, &req->bytes, &req->len, err);
+    xmlReconciliateNs(doc, wrapper);
+    rc = serialize(doc, &req->bytes, &req->len, err);
     if (rc != XR_OK)
         goto out;
+    rc = req_finish(req, h, err);
+    if (rc != XR_OK)
+        goto out;
+    /* The tree and the full header are dropped: see struct xr_request. */
     *out = req;
     req = NULL;
     rc = XR_OK;
@@ -214,8 +287,36 @@ nomem:
 out:
     if (bdoc)
         xmlFreeDoc(bdoc);
+    if (doc)
+        xmlFreeDoc(doc);
+    free(h);
     xr_request_free(req);
     return rc;
+}
+
+/* Parse bytes into a header and tree (shared by parse and lazy use). */
+static enum xr_status req_read(const char *content_type, const uint8_t *buf,
+                               size_t len, const struct xr_limits *lim,
+                               struct xr__soap *soap, struct xr_header *hdr,
+                               xmlNodePtr *body, struct xr_error *err)
+{
+    struct xr_fault fault;
+    bool has_header = false, is_fault = false;
+    enum xr_status rc;
+
+    rc = xr__soap_open(content_type, buf, len, lim, soap, err);
+    if (rc != XR_OK)
+        return rc;
+    rc = xr__msg_read(soap->doc, true, hdr, &has_header, body, &is_fault,
+                      &fault, NULL, err);
+    if (rc != XR_OK)
+        return rc;
+    if (is_fault)
+        return xr_error_set(err, XR_EPROTO, "invalid_soap", "Body",
+                            "a request must not be a SOAP Fault (faultcode "
+                            "%.64s)",
+                            fault.code);
+    return XR_OK;
 }
 
 enum xr_status xr_request_parse(const char *content_type, const uint8_t *buf,
@@ -225,8 +326,6 @@ enum xr_status xr_request_parse(const char *content_type, const uint8_t *buf,
     struct xr_limits lim = {0};
     struct xr__soap soap;
     struct xr_request *req = NULL;
-    struct xr_fault fault;
-    bool has_header = false, is_fault = false;
     xmlNodePtr body = NULL;
     enum xr_status rc;
 
@@ -234,25 +333,15 @@ enum xr_status xr_request_parse(const char *content_type, const uint8_t *buf,
     memset(&soap, 0, sizeof(soap));
     if (limits)
         lim = *limits;
-    rc = xr__soap_open(content_type, buf, len, &lim, &soap, err);
-    if (rc != XR_OK)
-        goto out;
-    req = calloc(1, sizeof(*req));
-    if (!req) {
+    req = req_alloc();
+    if (!req || !(req->lazy->hdr = malloc(sizeof(*req->lazy->hdr)))) {
         rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "out of memory");
         goto out;
     }
-    rc = xr__msg_read(soap.doc, true, &req->hdr, &has_header, &body, &is_fault,
-                      &fault, NULL, err);
+    rc = req_read(content_type, buf, len, &lim, &soap, req->lazy->hdr, &body,
+                  err);
     if (rc != XR_OK)
         goto out;
-    if (is_fault) {
-        rc = xr_error_set(err, XR_EPROTO, "invalid_soap", "Body",
-                          "a request must not be a SOAP Fault (faultcode "
-                          "%.64s)",
-                          fault.code);
-        goto out;
-    }
     req->bytes = malloc(soap.soap_len + 1);
     if (!req->bytes) {
         rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "out of memory");
@@ -261,9 +350,12 @@ enum xr_status xr_request_parse(const char *content_type, const uint8_t *buf,
     memcpy(req->bytes, soap.soap, soap.soap_len);
     req->bytes[soap.soap_len] = '\0';
     req->len = soap.soap_len;
-    req->doc = soap.doc;
+    rc = req_finish(req, req->lazy->hdr, err);
+    if (rc != XR_OK)
+        goto out;
+    req->lazy->doc = soap.doc;
     soap.doc = NULL;
-    req->body = body;
+    req->lazy->body = body;
     *out = req;
     req = NULL;
     rc = XR_OK;
@@ -277,10 +369,43 @@ void xr_request_free(struct xr_request *req)
 {
     if (!req)
         return;
-    if (req->doc)
-        xmlFreeDoc(req->doc);
+    if (req->lazy) {
+        if (req->lazy->doc)
+            xmlFreeDoc(req->lazy->doc);
+        free(req->lazy->hdr);
+        free(req->lazy);
+    }
+    free((void *)(uintptr_t)req->id);
+    free(req->echo);
     free(req->bytes);
     free(req);
+}
+
+/* Materialise header and tree of a built request from its bytes. */
+static bool req_materialise(const struct xr_request *req)
+{
+    struct req_lazy *lz = req->lazy;
+    struct xr__soap soap;
+    struct xr_limits lim = {0};
+    xmlNodePtr body = NULL;
+
+    if (lz->doc || lz->failed)
+        return !lz->failed;
+    memset(&soap, 0, sizeof(soap));
+    lim.max_bytes = req->len + 1;
+    if (!lz->hdr)
+        lz->hdr = malloc(sizeof(*lz->hdr));
+    if (!lz->hdr || req_read(NULL, req->bytes, req->len, &lim, &soap, lz->hdr,
+                             &body, NULL) != XR_OK) {
+        xr__soap_close(&soap);
+        lz->failed = true;
+        return false;
+    }
+    lz->doc = soap.doc;
+    soap.doc = NULL;
+    lz->body = body;
+    xr__soap_close(&soap);
+    return true;
 }
 
 struct xr_bytes xr_request_bytes(const struct xr_request *req)
@@ -289,17 +414,41 @@ struct xr_bytes xr_request_bytes(const struct xr_request *req)
     return b;
 }
 
+const char *xr_request_id(const struct xr_request *req)
+{
+    return req->id;
+}
+
 const struct xr_header *xr_request_header(const struct xr_request *req)
 {
-    return &req->hdr;
+    if (!req->lazy->hdr || !req->lazy->doc)
+        req_materialise(req);
+    return req->lazy->failed ? NULL : req->lazy->hdr;
 }
 
 xmlNodePtr xr_request_body(struct xr_request *req)
 {
-    return req->body;
+    return req_materialise(req) ? req->lazy->body : NULL;
+}
+
+void xr_request_sha512(const struct xr_request *req, uint8_t out[64])
+{
+    memcpy(out, req->sha512, sizeof(req->sha512));
 }
 
 void xr_request_hash(const struct xr_request *req, char *out, size_t size)
 {
-    xr__sha512_b64(req->bytes, req->len, out, size);
+    unsigned char b64[XR_HASH_B64_MAX + 1];
+
+    if (size == 0)
+        return;
+    EVP_EncodeBlock(b64, req->sha512, (int)sizeof(req->sha512));
+    xr__strlcpy(out, (const char *)b64, size);
+}
+
+void xr__request_echo(const struct xr_request *req, int field, const char **ptr,
+                      size_t *len)
+{
+    *ptr = req->echo + req->echo_off[field];
+    *len = req->echo_len[field];
 }

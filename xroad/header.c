@@ -472,3 +472,94 @@ nomem:
     return xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
                         "out of memory building the header");
 }
+
+/* ---- echo fields ----------------------------------------------------- */
+
+const char *xr__echo_name(int field)
+{
+    static const char *const names[XR__ECHO_COUNT] = {
+        "client", "service", "id", "userId", "issue", "representedParty"};
+    return field >= 0 && field < XR__ECHO_COUNT ? names[field] : "";
+}
+
+struct packer {
+    char *out;
+    size_t size;
+    size_t n;
+};
+
+static void put(struct packer *p, const void *data, size_t len)
+{
+    if (p->out && p->n + len <= p->size)
+        memcpy(p->out + p->n, data, len);
+    p->n += len;
+}
+
+static void put_byte(struct packer *p, char c)
+{
+    put(p, &c, 1);
+}
+
+/* Two-byte length, then the bytes (values are capped well below 64 KiB). */
+static void put_str(struct packer *p, const char *s)
+{
+    size_t l = strlen(s);
+    char len[2] = {(char)((l >> 8) & 0xff), (char)(l & 0xff)};
+    put(p, len, 2);
+    put(p, s, l);
+}
+
+static void put_id(struct packer *p, const struct xr_id *id)
+{
+    put_byte(p, (char)('0' + (int)id->type));
+    put_str(p, id->instance);
+    put_str(p, id->member_class);
+    put_str(p, id->member_code);
+    put_str(p, id->subsystem_code);
+    put_str(p, id->service_code);
+    put_str(p, id->service_version);
+    put_str(p, id->server_code);
+}
+
+size_t xr__echo_pack(const struct xr_header *h, int field, char *out,
+                     size_t size)
+{
+    struct packer p = {out, size, 0};
+
+    switch (field) {
+    case XR__ECHO_CLIENT:
+        put_byte(&p, '1');
+        put_id(&p, &h->client);
+        break;
+    case XR__ECHO_SERVICE:
+        put_byte(&p, h->service.service_code[0] ? '1' : '0');
+        if (h->service.service_code[0])
+            put_id(&p, &h->service);
+        break;
+    case XR__ECHO_ID:
+        put_byte(&p, '1');
+        put_str(&p, h->id);
+        break;
+    case XR__ECHO_USER_ID:
+        put_byte(&p, h->has_user_id ? '1' : '0');
+        if (h->has_user_id)
+            put_str(&p, h->user_id);
+        break;
+    case XR__ECHO_ISSUE:
+        put_byte(&p, h->has_issue ? '1' : '0');
+        if (h->has_issue)
+            put_str(&p, h->issue);
+        break;
+    case XR__ECHO_REPR:
+        put_byte(&p, h->has_represented_party ? '1' : '0');
+        if (h->has_represented_party) {
+            put_byte(&p, h->has_party_class ? '1' : '0');
+            put_str(&p, h->party_class);
+            put_str(&p, h->party_code);
+        }
+        break;
+    default:
+        break;
+    }
+    return p.n;
+}

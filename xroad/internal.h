@@ -140,6 +140,37 @@ XR_HIDDEN enum xr_status xr__fault_read(const xmlNode *fault_elem,
                                         struct xr_fault *fault,
                                         struct xr_error *err);
 
+/*
+ * Echo fields: the header fields a response must repeat, in the order
+ * they are checked. A request keeps them packed (envelope.c); the judge
+ * packs the response's the same way and compares bytes.
+ */
+enum {
+    XR__ECHO_CLIENT,
+    XR__ECHO_SERVICE,
+    XR__ECHO_ID,
+    XR__ECHO_USER_ID,
+    XR__ECHO_ISSUE,
+    XR__ECHO_REPR,
+    XR__ECHO_COUNT
+};
+
+/* Name of an echo field as used in err->field ("client", "userId", ...). */
+XR_HIDDEN const char *xr__echo_name(int field);
+
+/*
+ * Pack one echo field of hdr: a presence byte ('0' absent, '1' present)
+ * then an unambiguous encoding of the value (identifier parts are
+ * length-prefixed). Returns the packed length; writes only when out is
+ * not NULL and size is large enough.
+ */
+XR_HIDDEN size_t xr__echo_pack(const struct xr_header *hdr, int field,
+                               char *out, size_t size);
+
+/* The packed echo field of a request. Ownership: get0. */
+XR_HIDDEN void xr__request_echo(const struct xr_request *req, int field,
+                                const char **ptr, size_t *len);
+
 /* Add header children for *hdr under `header` (used by requests and the
  * fault builder). */
 XR_HIDDEN enum xr_status xr__header_write(xmlNodePtr header,

@@ -138,62 +138,41 @@ enum xr_status xr_response_parse(const char *content_type, const uint8_t *buf,
     return XR_OK;
 }
 
-static enum xr_status mismatch(const char *field, struct xr_error *err)
-{
-    return xr_error_set(err, XR_EPROTO, "header_mismatch", field,
-                        "response header %s does not echo the request", field);
-}
-
-/* Optional text field: absent equals absent, present must be equal. */
-static enum xr_status cmp_opt(bool req_has, const char *req_v, bool resp_has,
-                              const char *resp_v, const char *field,
-                              struct xr_error *err)
-{
-    if (req_has && !resp_has)
-        return xr_error_set(err, XR_EPROTO, "missing_header", field,
-                            "response lacks header %s that the request had",
-                            field);
-    if (!req_has && resp_has)
-        return xr_error_set(err, XR_EPROTO, "header_mismatch", field,
-                            "response has header %s that the request did "
-                            "not have",
-                            field);
-    if (req_has && strcmp(req_v, resp_v) != 0)
-        return mismatch(field, err);
-    return XR_OK;
-}
-
-/* The request's values as sent (trimmed like the response's). */
-static enum xr_status compare(const struct xr_header *q,
+/*
+ * Compare the response's echo fields with the request's packed ones:
+ * absent equals absent, present must be equal byte for byte.
+ */
+static enum xr_status compare(const struct xr_request *req,
                               const struct xr_header *r, struct xr_error *err)
 {
-    enum xr_status rc;
+    char buf[8 * (XR_ID_PART_MAX + 3) + 2 * (XR_TEXT_MAX + 3)];
 
-    if (!xr_id_equal(&q->client, &r->client))
-        return mismatch("client", err);
-    if (!r->service.service_code[0])
-        return xr_error_set(err, XR_EPROTO, "missing_header", "service",
-                            "response lacks the service header");
-    if (!xr_id_equal(&q->service, &r->service))
-        return mismatch("service", err);
-    if (strcmp(q->id, r->id) != 0)
-        return mismatch("id", err);
-    rc = cmp_opt(q->has_user_id, q->user_id, r->has_user_id, r->user_id,
-                 "userId", err);
-    if (rc != XR_OK)
-        return rc;
-    rc = cmp_opt(q->has_issue, q->issue, r->has_issue, r->issue, "issue", err);
-    if (rc != XR_OK)
-        return rc;
-    rc = cmp_opt(q->has_represented_party, q->party_code,
-                 r->has_represented_party, r->party_code, "representedParty",
-                 err);
-    if (rc != XR_OK)
-        return rc;
-    if (q->has_represented_party &&
-        (q->has_party_class != r->has_party_class ||
-         strcmp(q->party_class, r->party_class) != 0))
-        return mismatch("representedParty", err);
+    for (int f = 0; f < XR__ECHO_COUNT; f++) {
+        const char *want;
+        size_t want_len, got_len = xr__echo_pack(r, f, NULL, 0);
+        const char *name = xr__echo_name(f);
+
+        xr__request_echo(req, f, &want, &want_len);
+        if (got_len > sizeof(buf))
+            return xr_error_set(err, XR_ELIMIT, "too_large", name,
+                                "response header %s too long", name);
+        xr__echo_pack(r, f, buf, sizeof(buf));
+        if (got_len == want_len && memcmp(buf, want, want_len) == 0)
+            continue;
+        if (want[0] == '1' && buf[0] == '0')
+            return xr_error_set(err, XR_EPROTO, "missing_header", name,
+                                "response lacks header %s that the request "
+                                "had",
+                                name);
+        if (want[0] == '0' && buf[0] == '1')
+            return xr_error_set(err, XR_EPROTO, "header_mismatch", name,
+                                "response has header %s that the request "
+                                "did not have",
+                                name);
+        return xr_error_set(err, XR_EPROTO, "header_mismatch", name,
+                            "response header %s does not echo the request",
+                            name);
+    }
     return XR_OK;
 }
 
@@ -231,7 +210,6 @@ enum xr_status xr_response_check(const struct xr_request *req,
                                  struct xr_response **out, struct xr_error *err)
 {
     struct xr_response *resp = NULL;
-    const struct xr_header *q = xr_request_header(req);
     enum xr_status rc;
 
     *out = NULL;
@@ -240,7 +218,7 @@ enum xr_status xr_response_check(const struct xr_request *req,
         goto out;
     if (resp->verdict == XR_VERDICT_FAULT)
         goto done;
-    rc = compare(q, &resp->hdr, err);
+    rc = compare(req, &resp->hdr, err);
     if (rc != XR_OK)
         goto out;
     rc = check_hash(req, &resp->hdr, opts && opts->allow_missing_request_hash,
@@ -253,12 +231,14 @@ enum xr_status xr_response_check(const struct xr_request *req,
         rc = rename_reason(resp->body_err.code, err);
         goto out;
     }
-    if (strncmp(xr__cs(resp->body->name), q->service.service_code,
-                strlen(q->service.service_code)) != 0) {
+    /* The echoed service equals the request's, so its serviceCode is
+     * the request's: the body must start with it. */
+    if (strncmp(xr__cs(resp->body->name), resp->hdr.service.service_code,
+                strlen(resp->hdr.service.service_code)) != 0) {
         rc = xr_error_set(err, XR_EPROTO, "body_invalid", "Body",
                           "response body element does not start with "
                           "serviceCode %.64s",
-                          q->service.service_code);
+                          resp->hdr.service.service_code);
         goto out;
     }
 done:

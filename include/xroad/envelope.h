@@ -103,12 +103,25 @@ XR_API void xr_request_free(struct xr_request *req);
 /* The exact bytes of the SOAP message. Ownership: get0, valid until free. */
 XR_API struct xr_bytes xr_request_bytes(const struct xr_request *req);
 
-/* The header. Ownership: get0, valid until free. */
-XR_API const struct xr_header *xr_request_header(const struct xr_request *req);
+/* The message id (xrd:id). Ownership: get0, valid until free. */
+XR_API const char *xr_request_id(const struct xr_request *req);
 
 /*
- * The Body's wrapper element and its document (parsed lazily for built
- * requests). Returns NULL only on allocation failure.
+ * The header. A built request keeps only its bytes and the fields the
+ * answer must echo; the full header is parsed back from the bytes on the
+ * first call (so prefer xr_request_id() on hot paths). Returns NULL only
+ * when that fails for lack of memory.
+ * Ownership: get0, valid until free.
+ * Thread-safety: a request is used by one thread at a time.
+ */
+XR_API const struct xr_header *xr_request_header(const struct xr_request *req);
+
+/* SHA-512 of the bytes (computed once, when the request was made). */
+XR_API void xr_request_sha512(const struct xr_request *req, uint8_t out[64]);
+
+/*
+ * The Body's wrapper element (parsed back from the bytes on first use for
+ * built requests). Returns NULL only on allocation failure.
  * Ownership: get0, valid until xr_request_free().
  */
 XR_API xmlNodePtr xr_request_body(struct xr_request *req);
