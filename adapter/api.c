@@ -1,0 +1,1048 @@
+/*
+ * The HTTP/JSON API of the daemon: routing, caller authentication, the
+ * person-query pipeline with its audit records, and the status mapping
+ * (docs/api.md). Runs on one worker's event loop; nothing here blocks
+ * except the audit commit, which is one fsync per loop iteration shared
+ * by every request of that iteration.
+ *
+ * One `struct adp_req` per API request owns everything allocated for it
+ * and is freed in exactly one place, reply_send(), right after the reply
+ * has been handed to evhttp. (evhttp's on-complete callback is not used:
+ * libevent 2.1 does not call it when the client went away before the
+ * reply, so it cannot be the only place that frees.)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <openssl/ssl.h>
+#include <xroad/xroad.h>
+
+#include "api.h"
+#include "audit.h"
+#include "caller.h"
+#include "jsonout.h"
+#include "log.h"
+#include "metrics.h"
+#include "services/vtj.h"
+#include "xfer.h"
+
+#define API_PERSON_PATH     "/v1/vtj/person"
+#define API_PURPOSE_MAX     1024u /* bytes: becomes the X-Road issue */
+#define API_BILLING_MAX     1024u
+#define API_INTENT_WAIT_MS  5000 /* give up on a failing audit store */
+#define API_OUTCOME_WAIT_MS 30000
+#define API_RETRY_MS        200
+#define API_PROBE_TTL_MS    5000
+#define API_PROBE_TIMEOUT   3000
+
+/* Outcome labels beyond the VTJ outcomes (metrics and logs). */
+enum api_outcome {
+    AO_FAULT = VTJ_OUTCOME_UNKNOWN_CODE + 1,
+    AO_INVALID_RESPONSE,
+    AO_TRANSPORT_ERROR,
+    AO_REJECTED,
+    AO_AUDIT_UNAVAILABLE,
+    AO_SHUTTING_DOWN,
+    AO_OK,
+    AO_COUNT
+};
+
+static const char *const api_outcome_names[] = {
+    [AO_FAULT] = "fault",
+    [AO_INVALID_RESPONSE] = "invalid_response",
+    [AO_TRANSPORT_ERROR] = "transport_error",
+    [AO_REJECTED] = "rejected",
+    [AO_AUDIT_UNAVAILABLE] = "audit_unavailable",
+    [AO_SHUTTING_DOWN] = "shutting_down",
+    [AO_OK] = "ok",
+};
+
+static const char *outcome_name(unsigned o)
+{
+    if (o <= (unsigned)VTJ_OUTCOME_UNKNOWN_CODE)
+        return vtj_outcome_name((enum vtj_outcome)o);
+    return o < AO_COUNT ? api_outcome_names[o] : "unlisted";
+}
+
+enum xr_status adp_api_metrics_new(unsigned shards, struct adp_metrics **out,
+                                   struct xr_error *err)
+{
+    static const char *names[AO_COUNT];
+    struct adp_metrics_opts o;
+
+    for (unsigned i = 0; i < AO_COUNT; i++)
+        names[i] = outcome_name(i);
+    memset(&o, 0, sizeof(o));
+    o.shards = shards;
+    o.outcomes = names;
+    o.n_outcomes = AO_COUNT;
+    o.version = xr_version();
+    return adp_metrics_new(&o, out, err);
+}
+
+unsigned adp_api_max_conns(const struct adp_worker *w)
+{
+    unsigned n = w->gen->cfg->api.max_connections / w->srv->nworkers;
+    return n > 0 ? n : 1;
+}
+
+static unsigned max_in_flight(const struct adp_worker *w)
+{
+    unsigned n = w->gen->cfg->api.max_in_flight / w->srv->nworkers;
+    return n > 0 ? n : 1;
+}
+
+/* ---- the request object -------------------------------------------------- */
+
+enum req_kind { RK_OTHER, RK_PERSON, RK_READYZ };
+
+struct adp_req;
+typedef void req_step_fn(struct adp_req *r);
+
+struct adp_req {
+    struct adp_worker *w;
+    struct adp_gen *gen; /* the generation this request runs with */
+    struct evhttp_request *http;
+    enum req_kind kind;
+    enum adp_metrics_route route;
+    char id[32];
+    char caller_id[ADP_CALLER_SUBJECT_MAX + 16]; /* for audit and logs */
+    struct adp_caller *caller; /* borrowed from gen (rate is mutable) */
+    int64_t t_start_us;
+    int64_t upstream_us; /* summed over exchanges, -1 = none */
+    int64_t audit_us;    /* time spent waiting for durability */
+    int64_t wait_since_us;
+    /* Waiting for the audit store. */
+    struct adp_req *wait_next;
+    uint64_t ticket;
+    req_step_fn *on_durable;
+    int64_t wait_limit_ms;
+    /* The query. */
+    struct vtj_query q;
+    char subject[16];
+    char product[VTJ_PRODUCT_MAX + 1];
+    char *end_user;
+    char *purpose;
+    char *billing;
+    struct xr_request *xreq;
+    struct adp_xfer *xfer;
+    struct vtj_result *result;
+    bool followed; /* the passivated follow-up has been sent */
+    json_t *first; /* answer to the first query when following up */
+    /* The answer under construction. */
+    int status;
+    json_t *body;
+    unsigned outcome;
+    const char *fault_origin;
+    unsigned retry_after_s;
+    bool in_flight; /* counted in w->in_flight */
+    /* Readiness probe waiters. */
+    struct adp_req *probe_next;
+};
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return status < 500 ? "Client Error" : "Server Error";
+    }
+}
+
+/*
+ * evhttp_send_reply() and push the bytes out. Each connection runs over a
+ * pass-through filter bufferevent (server.c, connection accounting); a
+ * filter only forwards output queued while writing is enabled, and evhttp
+ * queues the reply before it enables writing, so an answer sent outside
+ * the request callback would sit there until a timeout. Flushing the
+ * filter once writing is enabled moves it on.
+ */
+static void send_and_flush(struct evhttp_request *http, int status,
+                           const char *reason, struct evbuffer *out)
+{
+    struct evhttp_connection *c = evhttp_request_get_connection(http);
+    struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
+
+    evhttp_send_reply(http, status, reason, out);
+    if (bev)
+        bufferevent_flush(bev, EV_WRITE, BEV_NORMAL);
+}
+
+static void req_free(struct adp_req *r)
+{
+    if (!r)
+        return;
+    adp_xfer_free(r->xfer);
+    xr_request_free(r->xreq);
+    vtj_result_free(r->result);
+    json_decref(r->first);
+    json_decref(r->body);
+    free(r->end_user);
+    free(r->purpose);
+    free(r->billing);
+    adp_gen_unref(r->gen);
+    free(r);
+}
+
+/* Send the prepared answer, account for it and free the request. */
+static void reply_send(struct adp_req *r)
+{
+    struct adp_worker *w = r->w;
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->http);
+    struct evbuffer *out = evbuffer_new();
+    struct adp_log_req lr;
+    int64_t dur = now_us() - r->t_start_us;
+    char *text = NULL;
+    char ra[16];
+
+    if (r->body) {
+        json_object_set_new(r->body, "request_id", json_string(r->id));
+        text = json_dumps(r->body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    }
+    if (out && text) {
+        evbuffer_add(out, text, strlen(text));
+        evbuffer_add(out, "\n", 1);
+    }
+    evhttp_add_header(h, "Content-Type", "application/json");
+    evhttp_add_header(h, "X-Request-Id", r->id);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    if (r->retry_after_s) {
+        snprintf(ra, sizeof(ra), "%u", r->retry_after_s);
+        evhttp_add_header(h, "Retry-After", ra);
+    }
+    if (r->status == 401)
+        evhttp_add_header(h, "WWW-Authenticate", "Bearer realm=\"vayla\"");
+    send_and_flush(r->http, r->status, reason_phrase(r->status), out);
+    if (out)
+        evbuffer_free(out);
+    free(text);
+
+    adp_metrics_request(w->metrics, r->route, r->status, r->outcome,
+                        (uint64_t)dur);
+    if (r->kind == RK_PERSON) {
+        memset(&lr, 0, sizeof(lr));
+        lr.req_id = r->id;
+        lr.caller = r->caller_id[0] ? r->caller_id : NULL;
+        lr.method = "POST";
+        lr.path = API_PERSON_PATH;
+        lr.status = r->status;
+        lr.outcome = outcome_name(r->outcome);
+        lr.fault_origin = r->fault_origin;
+        lr.xroad_id = r->xreq ? xr_request_id(r->xreq) : NULL;
+        lr.duration_us = dur;
+        lr.upstream_us = r->upstream_us;
+        lr.audit_us = r->audit_us;
+        adp_log_request(&lr);
+    }
+    if (r->in_flight) {
+        w->in_flight--;
+        adp_metrics_in_flight_add(w->metrics, -1);
+    }
+    req_free(r);
+    adp_server_worker_idle_check(w);
+}
+
+/* Answer with an error object {"code","message",...}. */
+static void reply_error(struct adp_req *r, int status, const char *code,
+                        const char *message, unsigned outcome)
+{
+    json_t *o = json_object();
+
+    if (o) {
+        json_object_set_new(o, "code", json_string(code));
+        json_object_set_new(o, "message", json_string(message));
+    }
+    json_decref(r->body);
+    r->body = o;
+    r->status = status;
+    r->outcome = outcome;
+    reply_send(r);
+}
+
+static void reject(struct adp_req *r, enum adp_metrics_reject why, int status,
+                   const char *code, const char *message)
+{
+    adp_metrics_rejected(r->w->metrics, why);
+    reply_error(r, status, code, message, AO_REJECTED);
+}
+
+/* ---- waiting for the audit store -------------------------------------------
+ */
+
+static void wait_durable(struct adp_req *r, uint64_t ticket, req_step_fn *next,
+                         int64_t limit_ms)
+{
+    struct adp_worker *w = r->w;
+
+    r->ticket = ticket;
+    r->on_durable = next;
+    r->wait_next = NULL;
+    r->wait_since_us = now_us();
+    r->wait_limit_ms = adp_now_ms() + limit_ms;
+    if (w->wait_tail)
+        w->wait_tail->wait_next = r;
+    else
+        w->wait_head = r;
+    w->wait_tail = r;
+    event_active(w->commit_ev, EV_READ, 0);
+}
+
+static void audit_unavailable(struct adp_req *r)
+{
+    reply_error(r, 503, "audit_unavailable",
+                "the audit store cannot record this query; nothing was "
+                "sent to the security server or the answer is withheld",
+                AO_AUDIT_UNAVAILABLE);
+}
+
+void adp_api_on_commit(evutil_socket_t fd, short what, void *arg)
+{
+    struct adp_worker *w = arg;
+    struct xr_error err;
+    int64_t t0 = now_us(), now;
+    uint64_t durable;
+    enum xr_status rc;
+
+    (void)fd;
+    (void)what;
+    rc = adp_audit_commit(w->audit, &err);
+    now = now_us();
+    adp_metrics_audit_commit(w->metrics, (uint64_t)(now - t0));
+    if (rc != XR_OK) {
+        struct timeval tv = {0, API_RETRY_MS * 1000};
+        struct adp_req **pp = &w->wait_head, *prev = NULL;
+        int64_t ms = adp_now_ms();
+
+        if (w->audit_ok)
+            adp_log_err("worker %u: audit commit failed: %s", w->id, err.msg);
+        w->audit_ok = false;
+        /* Give up on requests that waited too long; retry the rest. */
+        while (*pp) {
+            struct adp_req *r = *pp;
+            if (ms < r->wait_limit_ms) {
+                prev = r;
+                pp = &r->wait_next;
+                continue;
+            }
+            *pp = r->wait_next;
+            if (w->wait_tail == r)
+                w->wait_tail = prev;
+            r->audit_us += now - r->wait_since_us;
+            audit_unavailable(r);
+        }
+        if (w->wait_head || adp_audit_pending(w->audit) > 0)
+            evtimer_add(w->retry_ev, &tv);
+        adp_server_worker_idle_check(w);
+        return;
+    }
+    if (!w->audit_ok)
+        adp_log_info("worker %u: audit store writable again", w->id);
+    w->audit_ok = true;
+    durable = adp_audit_durable(w->audit);
+    while (w->wait_head && w->wait_head->ticket <= durable) {
+        struct adp_req *r = w->wait_head;
+        w->wait_head = r->wait_next;
+        if (!w->wait_head)
+            w->wait_tail = NULL;
+        r->audit_us += now - r->wait_since_us;
+        r->on_durable(r);
+    }
+    adp_server_worker_idle_check(w);
+}
+
+/* ---- authentication --------------------------------------------------------
+ */
+
+static X509 *peer_cert(struct evhttp_request *http)
+{
+    struct evhttp_connection *c = evhttp_request_get_connection(http);
+    struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
+    struct bufferevent *under = bev ? bufferevent_get_underlying(bev) : NULL;
+    SSL *ssl = under ? bufferevent_openssl_get_ssl(under) : NULL;
+
+    if (!ssl || SSL_get_verify_result(ssl) != X509_V_OK)
+        return NULL;
+    return SSL_get1_peer_certificate(ssl);
+}
+
+/* Find the caller; 0 when authenticated, else an HTTP status was sent. */
+static int authenticate(struct adp_req *r)
+{
+    const struct adp_config *cfg = r->gen->cfg;
+    const char *auth;
+    X509 *cert = peer_cert(r->http);
+
+    if (cert) {
+        r->caller = adp_caller_by_cert(cfg->callers, cfg->ncallers, cert);
+        X509_free(cert);
+    }
+    if (!r->caller) {
+        auth = evhttp_find_header(evhttp_request_get_input_headers(r->http),
+                                  "Authorization");
+        if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
+            const char *t = auth + 7;
+            while (*t == ' ')
+                t++;
+            r->caller =
+                adp_caller_by_token(cfg->callers, cfg->ncallers, t, strlen(t));
+        }
+    }
+    if (!r->caller) {
+        reject(r, ADP_REJECT_UNAUTHENTICATED, 401, "unauthenticated",
+               "no valid client certificate or bearer token");
+        return -1;
+    }
+    snprintf(r->caller_id, sizeof(r->caller_id), "%s", r->caller->name);
+    return 0;
+}
+
+/* ---- the person query ------------------------------------------------------
+ */
+
+static void query_start(struct adp_req *r);
+
+/* Map an exchange that produced no VTJ answer; sets status and body. */
+static void answer_transport(struct adp_req *r,
+                             const struct adp_xfer_result *res)
+{
+    json_t *o = json_object();
+    const char *code = adp_xfer_class_name(res->cls);
+
+    json_object_set_new(o, "code", json_string(code));
+    json_object_set_new(o, "message", json_string(res->message));
+    json_object_set_new(o, "message_id", json_string(xr_request_id(r->xreq)));
+    r->body = o;
+    r->status = res->cls == ADP_XFER_TIMEOUT ? 504 : 502;
+    r->outcome = AO_TRANSPORT_ERROR;
+    adp_metrics_transport_failure(r->w->metrics, res->cls);
+}
+
+static void answer_fault(struct adp_req *r, const struct xr_fault *f)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "code", json_string("xroad_fault"));
+    json_object_set_new(o, "message",
+                        json_string("the X-Road exchange failed; origin "
+                                    "tells which side"));
+    json_object_set_new(o, "message_id", json_string(xr_request_id(r->xreq)));
+    json_object_set_new(o, "fault", adp_fault_json(f));
+    r->body = o;
+    r->status = 502;
+    r->outcome = AO_FAULT;
+    r->fault_origin = xr_fault_origin_name(f->origin);
+    adp_metrics_fault(r->w->metrics, f->origin);
+}
+
+static void answer_invalid(struct adp_req *r, const struct xr_error *err)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "code", json_string("invalid_response"));
+    json_object_set_new(o, "message",
+                        json_string("the security server's answer failed "
+                                    "validation"));
+    json_object_set_new(o, "message_id", json_string(xr_request_id(r->xreq)));
+    json_object_set_new(o, "error", adp_error_json(err));
+    r->body = o;
+    r->status = 502;
+    r->outcome = AO_INVALID_RESPONSE;
+}
+
+static void answer_vtj(struct adp_req *r)
+{
+    enum vtj_outcome o = vtj_result_outcome(r->result);
+    json_t *j = vtj_result_to_json(r->result);
+    json_t *body = json_object();
+
+    json_object_set_new(body, "message_id",
+                        json_string(xr_request_id(r->xreq)));
+    if (j)
+        json_object_update(body, j);
+    json_decref(j);
+    r->outcome = (unsigned)o;
+    if (vtj_outcome_is_found(o)) {
+        r->status = 200;
+    } else if (vtj_outcome_is_error(o)) {
+        /* Credentials, configuration or DVV-side errors: not the
+         * caller's fault and not an answer about the person. */
+        r->status = 502;
+        json_object_set_new(body, "code", json_string("vtj_error"));
+        json_object_set_new(body, "retryable",
+                            json_boolean(vtj_result_is_retryable(r->result)));
+    } else {
+        r->status = 404;
+        json_object_set_new(body, "code", json_string(vtj_outcome_name(o)));
+    }
+    r->body = body;
+}
+
+static void query_outcome_durable(struct adp_req *r)
+{
+    struct vtj_query next;
+    struct vtj_policy pol;
+
+    memset(&pol, 0, sizeof(pol));
+    pol.follow_passivated = r->gen->cfg->vtj.follow_passivated;
+    if (r->result && !r->followed &&
+        vtj_result_follow_up(r->result, &pol, &r->q, &next)) {
+        /* One re-query with the new hetu of a passivated person. */
+        r->followed = true;
+        r->first = r->body;
+        r->body = NULL;
+        snprintf(r->subject, sizeof(r->subject), "%s", next.hetu);
+        r->q.hetu = r->subject;
+        r->q.satu = NULL;
+        vtj_result_free(r->result);
+        r->result = NULL;
+        xr_request_free(r->xreq);
+        r->xreq = NULL;
+        query_start(r);
+        return;
+    }
+    if (r->first && r->body)
+        json_object_set(r->body, "passivated", r->first);
+    reply_send(r);
+}
+
+/* Record the outcome (durable before the answer is released). */
+static void query_record_outcome(struct adp_req *r, const uint8_t *resp,
+                                 size_t resp_len, const char *result_class,
+                                 const char *return_code,
+                                 const struct xr_fault *f, int64_t dur_ms)
+{
+    struct adp_audit_outcome o;
+    struct xr_error err;
+    uint64_t ticket;
+
+    memset(&o, 0, sizeof(o));
+    o.time_ms = wall_ms();
+    o.message_id = xr_request_id(r->xreq);
+    o.result_class = result_class;
+    o.return_code = return_code;
+    o.fault_code = f ? f->code : NULL;
+    o.fault_origin = f ? xr_fault_origin_name(f->origin) : NULL;
+    o.duration_ms = dur_ms;
+    o.response = resp;
+    o.response_len = resp_len;
+    if (adp_audit_outcome(r->w->audit, &o, &ticket, &err) != XR_OK) {
+        adp_log_err("request %s: audit outcome refused: %s", r->id, err.msg);
+        json_decref(r->body);
+        r->body = NULL;
+        audit_unavailable(r);
+        return;
+    }
+    wait_durable(r, ticket, query_outcome_durable, API_OUTCOME_WAIT_MS);
+}
+
+static void query_xfer_done(struct adp_xfer *x,
+                            const struct adp_xfer_result *res, void *ctx)
+{
+    struct adp_req *r = ctx;
+    struct xr_check_opts copts;
+    struct xr_response *resp = NULL;
+    struct xr_error err;
+    struct vtj_policy pol;
+    const struct adp_config *cfg = r->gen->cfg;
+    const char *cls = "ok", *rc_text = NULL;
+    const struct xr_fault *fault = NULL;
+
+    (void)x;
+    r->upstream_us = (r->upstream_us < 0 ? 0 : r->upstream_us) +
+                     (int64_t)res->total_ms * 1000;
+    adp_metrics_upstream(r->w->metrics, (uint64_t)res->total_ms * 1000u);
+    memset(&copts, 0, sizeof(copts));
+    copts.limits.max_bytes = cfg->ss.max_response_bytes;
+    copts.allow_missing_request_hash = cfg->ss.allow_missing_request_hash;
+    if (res->cls != ADP_XFER_OK && res->cls != ADP_XFER_HTTP_STATUS) {
+        answer_transport(r, res);
+        cls = "transport_error";
+    } else if (xr_response_check(r->xreq, res->content_type, res->body,
+                                 res->body_len, &copts, &resp, &err) != XR_OK) {
+        /* An HTTP error status without a parsable SOAP answer is a
+         * transport failure; otherwise the answer itself is invalid. */
+        if (res->cls == ADP_XFER_HTTP_STATUS) {
+            answer_transport(r, res);
+            cls = "transport_error";
+        } else {
+            answer_invalid(r, &err);
+            cls = "invalid_response";
+        }
+    } else if (xr_response_verdict(resp) == XR_VERDICT_FAULT) {
+        fault = xr_response_fault(resp);
+        answer_fault(r, fault);
+        cls = "fault";
+    } else {
+        memset(&pol, 0, sizeof(pol));
+        pol.redact_protected_addresses = r->caller->redact_protected_addresses;
+        pol.follow_passivated = cfg->vtj.follow_passivated;
+        pol.expected_hetu = r->q.hetu;
+        pol.expected_satu = r->q.satu;
+        if (vtj_decode(xr_response_body(resp), &pol, &r->result, &err) !=
+            XR_OK) {
+            answer_invalid(r, &err);
+            cls = "invalid_response";
+        } else {
+            answer_vtj(r);
+            cls = vtj_outcome_name(vtj_result_outcome(r->result));
+            rc_text = vtj_result_return_code(r->result);
+        }
+    }
+    query_record_outcome(r, res->body, res->body_len, cls, rc_text, fault,
+                         res->total_ms);
+    xr_response_free(resp);
+    adp_xfer_free(r->xfer);
+    r->xfer = NULL;
+}
+
+static void query_intent_durable(struct adp_req *r)
+{
+    const struct adp_config *cfg = r->gen->cfg;
+    struct adp_xfer_opts opts;
+    struct xr_bytes b = xr_request_bytes(r->xreq);
+    struct xr_error err;
+
+    adp_xfer_opts_from_config(&opts, &cfg->ss);
+    if (adp_xfer_start(r->w->cev, &opts, b.ptr, b.len, query_xfer_done, r,
+                       &r->xfer, &err) != XR_OK) {
+        struct adp_xfer_result res;
+        memset(&res, 0, sizeof(res));
+        res.cls = ADP_XFER_INTERNAL;
+        snprintf(res.message, sizeof(res.message), "%s", err.msg);
+        adp_log_err("request %s: cannot start the exchange: %s", r->id,
+                    err.msg);
+        answer_transport(r, &res);
+        query_record_outcome(r, NULL, 0, "transport_error", NULL, NULL, 0);
+    }
+}
+
+/* Build the envelope and record the intent. */
+static void query_start(struct adp_req *r)
+{
+    const struct adp_config *cfg = r->gen->cfg;
+    struct vtj_credentials cred = {cfg->vtj.username, cfg->vtj.password};
+    struct xr_header *hdr = NULL;
+    struct adp_audit_intent in;
+    struct xr_error err;
+    char *body = NULL;
+    size_t body_len = 0;
+    uint64_t ticket;
+    char service[XR_ID_TEXT_MAX];
+
+    if (vtj_request_body(&r->q, &cred, &body, &body_len, &err) != XR_OK) {
+        reply_error(r, 422, err.reason, err.msg, AO_REJECTED);
+        return;
+    }
+    hdr = malloc(sizeof(*hdr));
+    if (!hdr)
+        goto nomem;
+    xr_header_init(hdr);
+    hdr->client = r->caller->has_client ? r->caller->client : cfg->xroad.client;
+    hdr->service = cfg->vtj.service;
+    hdr->has_user_id = true;
+    snprintf(hdr->user_id, sizeof(hdr->user_id), "%s", r->end_user);
+    hdr->has_issue = true;
+    snprintf(hdr->issue, sizeof(hdr->issue), "%s", r->purpose);
+    if (cfg->xroad.has_security_server) {
+        hdr->has_security_server = true;
+        hdr->security_server = cfg->xroad.security_server;
+    }
+    if (xr_request_new(hdr, (const uint8_t *)body, body_len, &r->xreq, &err) !=
+        XR_OK) {
+        reply_error(r, 422, err.reason, err.msg, AO_REJECTED);
+        goto out;
+    }
+    xr_id_format(&hdr->service, false, service, sizeof(service));
+    memset(&in, 0, sizeof(in));
+    in.time_ms = wall_ms();
+    in.caller = r->caller_id;
+    in.end_user = r->end_user;
+    in.purpose = r->purpose;
+    in.service = service;
+    in.product = r->product;
+    in.subject = r->subject;
+    in.message_id = xr_request_id(r->xreq);
+    in.request = xr_request_bytes(r->xreq).ptr;
+    in.request_len = xr_request_bytes(r->xreq).len;
+    if (adp_audit_intent(r->w->audit, &in, &ticket, &err) != XR_OK) {
+        adp_log_err("request %s: audit intent refused: %s", r->id, err.msg);
+        audit_unavailable(r);
+        goto out;
+    }
+    wait_durable(r, ticket, query_intent_durable, API_INTENT_WAIT_MS);
+    goto out;
+nomem:
+    reply_error(r, 503, "out_of_memory", "out of memory", AO_REJECTED);
+out:
+    free(hdr);
+    vtj_body_free(body, body_len);
+}
+
+/* Copy a JSON string member; false (and an answer sent) when invalid. */
+static bool take_string(struct adp_req *r, json_t *v, const char *name,
+                        size_t max, char **out)
+{
+    char msg[128];
+
+    if (!json_is_string(v)) {
+        snprintf(msg, sizeof(msg), "%s must be a string", name);
+        reject(r, ADP_REJECT_BAD_REQUEST, 400, "bad_request", msg);
+        return false;
+    }
+    if (json_string_length(v) > max) {
+        snprintf(msg, sizeof(msg), "%s is longer than %zu bytes", name, max);
+        reply_error(r, 422, "too_long", msg, AO_REJECTED);
+        return false;
+    }
+    *out = strdup(json_string_value(v));
+    if (!*out) {
+        reply_error(r, 503, "out_of_memory", "out of memory", AO_REJECTED);
+        return false;
+    }
+    return true;
+}
+
+static void handle_person(struct adp_req *r)
+{
+    const struct adp_config *cfg = r->gen->cfg;
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->http);
+    const char *ctype = evhttp_find_header(
+        evhttp_request_get_input_headers(r->http), "Content-Type");
+    size_t len = evbuffer_get_length(in);
+    json_t *doc = NULL, *v;
+    json_error_t jerr;
+    const char *key;
+    char *hetu = NULL, *satu = NULL, *product = NULL;
+    unsigned retry;
+    struct xr_error err;
+
+    if (authenticate(r) != 0)
+        goto out;
+    if (!adp_caller_allows(r->caller, ADP_OP_VTJ_PERSON, NULL)) {
+        reject(r, ADP_REJECT_FORBIDDEN, 403, "forbidden",
+               "this caller may not query persons");
+        goto out;
+    }
+    if (!adp_rate_take(&r->caller->rate, &retry)) {
+        r->retry_after_s = retry;
+        reject(r, ADP_REJECT_RATE_LIMITED, 429, "rate_limited",
+               "request rate limit of this caller exceeded");
+        goto out;
+    }
+    if (ctype && strncasecmp(ctype, "application/json", 16) != 0) {
+        reject(r, ADP_REJECT_BAD_REQUEST, 415, "unsupported_media_type",
+               "send the query as application/json");
+        goto out;
+    }
+    if (len == 0) {
+        reject(r, ADP_REJECT_BAD_REQUEST, 400, "malformed_json",
+               "the body is empty; send a JSON object");
+        goto out;
+    }
+    doc = json_loadb((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len,
+                     JSON_REJECT_DUPLICATES, &jerr);
+    if (!doc || !json_is_object(doc)) {
+        reject(r, ADP_REJECT_BAD_REQUEST, 400, "malformed_json",
+               doc ? "the body must be a JSON object" : jerr.text);
+        goto out;
+    }
+    json_object_foreach(doc, key, v)
+    {
+        bool ok;
+        if (!strcmp(key, "hetu"))
+            ok = take_string(r, v, key, 32, &hetu);
+        else if (!strcmp(key, "satu"))
+            ok = take_string(r, v, key, 32, &satu);
+        else if (!strcmp(key, "product"))
+            ok = take_string(r, v, key, VTJ_PRODUCT_MAX, &product);
+        else if (!strcmp(key, "end_user"))
+            ok = take_string(r, v, key, 4 * VTJ_END_USER_MAX_CHARS,
+                             &r->end_user);
+        else if (!strcmp(key, "purpose"))
+            ok = take_string(r, v, key, API_PURPOSE_MAX, &r->purpose);
+        else if (!strcmp(key, "billing"))
+            ok = take_string(r, v, key, API_BILLING_MAX, &r->billing);
+        else {
+            char msg[96];
+            snprintf(msg, sizeof(msg), "unknown field '%.40s'", key);
+            reject(r, ADP_REJECT_BAD_REQUEST, 400, "unknown_field", msg);
+            ok = false;
+        }
+        if (!ok)
+            goto out;
+    }
+    if (!r->end_user || !r->end_user[0]) {
+        reply_error(r, 422, "missing_end_user",
+                    "end_user (the natural person behind the query) is "
+                    "required",
+                    AO_REJECTED);
+        goto out;
+    }
+    if (!r->purpose || !r->purpose[0]) {
+        reply_error(r, 422, "missing_purpose",
+                    "purpose (why the data is needed) is required",
+                    AO_REJECTED);
+        goto out;
+    }
+    snprintf(r->product, sizeof(r->product), "%s",
+             product ? product : cfg->vtj.product);
+    if (!adp_caller_allows(r->caller, ADP_OP_VTJ_PERSON, r->product)) {
+        reject(r, ADP_REJECT_FORBIDDEN, 403, "product_not_allowed",
+               "this caller may not use that product");
+        goto out;
+    }
+    if ((hetu && strlen(hetu) >= sizeof(r->subject)) ||
+        (satu && strlen(satu) >= sizeof(r->subject))) {
+        reply_error(r, 422, hetu ? "invalid_hetu" : "invalid_satu",
+                    "identifier has the wrong length", AO_REJECTED);
+        goto out;
+    }
+    snprintf(r->subject, sizeof(r->subject), "%s",
+             hetu ? hetu : (satu ? satu : ""));
+    memset(&r->q, 0, sizeof(r->q));
+    r->q.product = r->product;
+    r->q.hetu = hetu ? r->subject : NULL;
+    r->q.satu = satu ? r->subject : NULL;
+    r->q.end_user = r->end_user;
+    r->q.billing = r->billing;
+    r->q.refuse_temporary = !strcmp(cfg->vtj.service.instance, "FI");
+    /* Every input is checked before anything is recorded or sent. */
+    if (vtj_query_check(&r->q, &err) != XR_OK) {
+        reply_error(r, 422, err.reason, err.msg, AO_REJECTED);
+        goto out;
+    }
+    query_start(r);
+out:
+    json_decref(doc);
+    free(hetu);
+    free(satu);
+    free(product);
+}
+
+/* ---- readiness
+ * ------------------------------------------------------------------ */
+
+static void readyz_answer(struct adp_req *r)
+{
+    struct adp_worker *w = r->w;
+    json_t *o = json_object();
+    bool ready = w->audit_ok && w->probe.reachable;
+
+    json_object_set_new(o, "ready", json_boolean(ready));
+    json_object_set_new(o, "audit_store",
+                        json_string(w->audit_ok ? "ok" : "failing"));
+    json_object_set_new(
+        o, "security_server",
+        json_string(w->probe.reachable ? "reachable" : w->probe.detail));
+    r->body = o;
+    r->status = ready ? 200 : 503;
+    r->outcome = AO_OK;
+    reply_send(r);
+}
+
+static void probe_done(struct adp_xfer *x, const struct adp_xfer_result *res,
+                       void *ctx)
+{
+    struct adp_worker *w = ctx;
+    struct adp_req *r;
+
+    /* Any HTTP answer, even a fault, shows the SS is there and the TLS
+     * (and client certificate) set-up works. */
+    w->probe.reachable =
+        res->cls == ADP_XFER_OK || res->cls == ADP_XFER_HTTP_STATUS;
+    snprintf(w->probe.detail, sizeof(w->probe.detail), "%s",
+             adp_xfer_class_name(res->cls));
+    w->probe.checked_ms = adp_now_ms();
+    w->probe.running = false;
+    w->probe.xfer = NULL;
+    adp_xfer_free(x);
+    while ((r = w->probe_waiters) != NULL) {
+        w->probe_waiters = r->probe_next;
+        readyz_answer(r);
+    }
+}
+
+static void handle_readyz(struct adp_req *r)
+{
+    struct adp_worker *w = r->w;
+    struct adp_xfer_opts opts;
+    struct adp_xfer *x = NULL;
+    struct xr_error err;
+
+    if (w->probe.checked_ms &&
+        adp_now_ms() - w->probe.checked_ms < API_PROBE_TTL_MS) {
+        readyz_answer(r);
+        return;
+    }
+    r->probe_next = w->probe_waiters;
+    w->probe_waiters = r;
+    if (w->probe.running)
+        return;
+    adp_xfer_opts_from_config(&opts, &r->gen->cfg->ss);
+    if (opts.timeout_ms > API_PROBE_TIMEOUT)
+        opts.timeout_ms = API_PROBE_TIMEOUT;
+    if (opts.connect_timeout_ms > API_PROBE_TIMEOUT)
+        opts.connect_timeout_ms = API_PROBE_TIMEOUT;
+    opts.max_response_bytes = 65536;
+    if (adp_xfer_start(w->cev, &opts, (const uint8_t *)"", 0, probe_done, w, &x,
+                       &err) != XR_OK) {
+        struct adp_xfer_result res;
+        memset(&res, 0, sizeof(res));
+        res.cls = ADP_XFER_INTERNAL;
+        w->probe.running = true;
+        probe_done(NULL, &res, w);
+        return;
+    }
+    w->probe.xfer = x;
+    w->probe.running = true;
+}
+
+static void handle_metrics(struct adp_req *r)
+{
+    struct evbuffer *out = evbuffer_new();
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->http);
+    struct adp_worker *w = r->w;
+
+    if (!out || adp_metrics_render(w->srv->metrics, out) != XR_OK) {
+        if (out)
+            evbuffer_free(out);
+        reply_error(r, 503, "out_of_memory", "cannot render metrics", AO_OK);
+        return;
+    }
+    evhttp_add_header(h, "Content-Type", ADP_METRICS_CONTENT_TYPE);
+    send_and_flush(r->http, 200, "OK", out);
+    evbuffer_free(out);
+    adp_metrics_request(w->metrics, r->route, 200, AO_OK,
+                        (uint64_t)(now_us() - r->t_start_us));
+    if (r->in_flight) {
+        w->in_flight--;
+        adp_metrics_in_flight_add(w->metrics, -1);
+    }
+    req_free(r);
+}
+
+/* ---- routing
+ * ---------------------------------------------------------------------- */
+
+void adp_api_handle(struct evhttp_request *http, void *arg)
+{
+    struct adp_worker *w = arg;
+    struct adp_req *r;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(http);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(http);
+
+    r = calloc(1, sizeof(*r));
+    if (!r) {
+        evhttp_send_error(http, 503, "out of memory");
+        return;
+    }
+    adp_server_worker_idle_check(w); /* pick up a reload first */
+    r->w = w;
+    r->gen = adp_gen_ref(w->gen);
+    r->http = http;
+    r->t_start_us = now_us();
+    r->upstream_us = -1;
+    r->route = ADP_ROUTE_UNMATCHED;
+    snprintf(r->id, sizeof(r->id), "%lx-%02x-%06llx", (long)getpid(), w->id,
+             (unsigned long long)++w->req_seq);
+    w->in_flight++;
+    r->in_flight = true;
+    adp_metrics_in_flight_add(w->metrics, 1);
+    if (!path) {
+        reject(r, ADP_REJECT_BAD_REQUEST, 400, "bad_request", "bad URI");
+        return;
+    }
+    if (!strcmp(path, API_PERSON_PATH)) {
+        r->route = ADP_ROUTE_VTJ_PERSON;
+        r->kind = RK_PERSON;
+        if (cmd != EVHTTP_REQ_POST) {
+            reject(r, ADP_REJECT_BAD_REQUEST, 405, "method_not_allowed",
+                   "use POST");
+        } else if (w->draining) {
+            r->retry_after_s = 1;
+            reply_error(r, 503, "shutting_down", "the service is shutting down",
+                        AO_SHUTTING_DOWN);
+        } else if (w->in_flight > max_in_flight(w)) {
+            r->retry_after_s = r->gen->cfg->api.retry_after_s;
+            reject(r, ADP_REJECT_OVERLOADED, 503, "overloaded",
+                   "too many queries in flight; retry later");
+        } else {
+            handle_person(r);
+        }
+        return;
+    }
+    if (cmd != EVHTTP_REQ_GET) {
+        reject(r, ADP_REJECT_BAD_REQUEST, 405, "method_not_allowed", "use GET");
+        return;
+    }
+    if (!strcmp(path, "/healthz")) {
+        json_t *o = json_object();
+        r->route = ADP_ROUTE_HEALTHZ;
+        json_object_set_new(o, "status", json_string("ok"));
+        r->body = o;
+        r->status = 200;
+        r->outcome = AO_OK;
+        reply_send(r);
+    } else if (!strcmp(path, "/readyz")) {
+        r->route = ADP_ROUTE_READYZ;
+        r->kind = RK_READYZ;
+        handle_readyz(r);
+    } else if (!strcmp(path, "/metrics")) {
+        r->route = ADP_ROUTE_METRICS;
+        handle_metrics(r);
+    } else {
+        reply_error(r, 404, "not_found", "no such endpoint", AO_REJECTED);
+    }
+}

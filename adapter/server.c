@@ -1,0 +1,694 @@
+/*
+ * `vayla serve`: workers, listeners, generations, signals, drain, reload.
+ * See server.h for the model.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <openssl/err.h>
+#include <systemd/sd-daemon.h>
+
+#include "api.h"
+#include "audit.h"
+#include "curlev.h"
+#include "xfer.h"
+#include "log.h"
+#include "metrics.h"
+#include "server.h"
+
+int64_t adp_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct adp_gen *adp_gen_ref(struct adp_gen *g)
+{
+    if (g)
+        atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed);
+    return g;
+}
+
+void adp_gen_unref(struct adp_gen *g)
+{
+    if (!g || atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    SSL_CTX_free(g->tls);
+    adp_config_free(g->cfg);
+    free(g);
+}
+
+/* ---- TLS context for the API listener --------------------------------- */
+
+static SSL_CTX *tls_ctx_new(const struct adp_config_listen *l,
+                            struct xr_error *err)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    unsigned long e;
+
+    if (!ctx)
+        goto fail;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+                                 SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    if (SSL_CTX_use_certificate_chain_file(ctx, l->tls_cert) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, l->tls_key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1)
+        goto fail;
+    if (l->client_ca) {
+        if (SSL_CTX_load_verify_locations(ctx, l->client_ca, NULL) != 1)
+            goto fail;
+        SSL_CTX_set_verify(
+            ctx,
+            SSL_VERIFY_PEER |
+                (l->require_client_cert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+            NULL);
+        SSL_CTX_set_verify_depth(ctx, 4);
+        /* Session resumption must not skip client authentication. */
+        SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"vayla", 5);
+    }
+    return ctx;
+fail:
+    e = ERR_peek_last_error();
+    xr_error_set(err, XR_ECERT, "tls_config", "listen",
+                 "API TLS certificate, key or client CA: %s",
+                 e ? ERR_reason_error_string(e) : "cannot create context");
+    if (err)
+        err->ssl_err = e;
+    ERR_clear_error();
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+/* Load the configuration file into a new generation. */
+static struct adp_gen *gen_load(struct adp_server *srv, struct xr_error *err)
+{
+    struct adp_gen *g = calloc(1, sizeof(*g));
+    enum xr_status rc;
+
+    if (!g) {
+        xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "out of memory");
+        return NULL;
+    }
+    atomic_init(&g->refs, 1);
+    rc = adp_config_load(srv->config_path, &g->cfg, adp_config_problem_print,
+                         stderr, err);
+    if (rc != XR_OK)
+        goto fail;
+    if (!g->cfg->audit.path) {
+        xr_error_set(err, XR_EINVAL, "config_invalid", "audit.path",
+                     "%s: [audit] path is required by vayla serve",
+                     srv->config_path);
+        goto fail;
+    }
+    if (!g->cfg->listen.address && !g->cfg->listen.unix_socket) {
+        xr_error_set(err, XR_EINVAL, "config_invalid", "listen",
+                     "%s: [listen] needs address or unix_socket",
+                     srv->config_path);
+        goto fail;
+    }
+    if (g->cfg->listen.tls_cert) {
+        g->tls = tls_ctx_new(&g->cfg->listen, err);
+        if (!g->tls)
+            goto fail;
+    }
+    g->number = ++srv->gen_number;
+    return g;
+fail:
+    adp_gen_unref(g);
+    return NULL;
+}
+
+/* ---- listeners ------------------------------------------------------- */
+
+static int tcp_listen(const char *address, unsigned port, unsigned *bound,
+                      struct xr_error *err)
+{
+    struct addrinfo hints, *ai = NULL;
+    char portstr[16];
+    int fd = -1, one = 1, rc;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+    snprintf(portstr, sizeof(portstr), "%u", port);
+    rc = getaddrinfo(address, portstr, &hints, &ai);
+    if (rc != 0 || !ai) {
+        xr_error_set(err, XR_EINVAL, "config_invalid", "listen.address",
+                     "listen address %s: %s", address, gai_strerror(rc));
+        goto out;
+    }
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+        xr_error_set(err, XR_EIO, "io_error", "listen.address",
+                     "listen on %s port %u: %s", address, port,
+                     strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+        goto out;
+    }
+    if (bound) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+            *bound = ntohs(ss.ss_family == AF_INET6
+                               ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                               : ((struct sockaddr_in *)&ss)->sin_port);
+    }
+out:
+    if (ai)
+        freeaddrinfo(ai);
+    return fd;
+}
+
+static int unix_listen(const char *path, unsigned mode, struct xr_error *err)
+{
+    struct sockaddr_un sa;
+    int fd;
+    mode_t old;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        xr_error_set(err, XR_EINVAL, "config_invalid", "listen.unix_socket",
+                     "UNIX socket path too long");
+        return -1;
+    }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        goto fail;
+    /* Replace a stale socket from an earlier run, never another file. */
+    {
+        struct stat st;
+        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+            unlink(path);
+    }
+    old = umask(0177);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        umask(old);
+        goto fail;
+    }
+    umask(old);
+    if (chmod(path, (mode_t)mode) != 0 || listen(fd, 1024) != 0)
+        goto fail;
+    return fd;
+fail:
+    xr_error_set(err, XR_EIO, "io_error", "listen.unix_socket",
+                 "UNIX socket %s: %s", path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+/* ---- per-connection accounting ---------------------------------------- */
+
+/*
+ * evhttp in libevent 2.1 has no connection limit and no hook when a
+ * connection closes. Every connection therefore gets a pass-through filter
+ * bufferevent whose free callback tells us it is gone; above the cap the
+ * worker stops accepting until a connection closes.
+ */
+static void conn_closed(void *ctx)
+{
+    struct adp_worker *w = ctx;
+
+    if (w->conns > 0)
+        w->conns--;
+    adp_metrics_connections_add(w->metrics, -1);
+    if (!w->accepting && !w->draining && w->conns < adp_api_max_conns(w))
+        adp_server_accept(w, true);
+}
+
+static struct bufferevent *bev_new(struct event_base *base, void *arg)
+{
+    struct adp_worker *w = arg;
+    struct bufferevent *under = NULL, *bev;
+    SSL *ssl;
+
+    if (w->gen->tls) {
+        ssl = SSL_new(w->gen->tls);
+        if (!ssl)
+            return NULL;
+        under = bufferevent_openssl_socket_new(
+            base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+            BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    } else {
+        under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    }
+    if (!under)
+        return NULL;
+    bev = bufferevent_filter_new(under, NULL, NULL, BEV_OPT_CLOSE_ON_FREE,
+                                 conn_closed, w);
+    if (!bev) {
+        bufferevent_free(under);
+        return NULL;
+    }
+    w->conns++;
+    adp_metrics_connections_add(w->metrics, 1);
+    if (w->conns >= adp_api_max_conns(w))
+        adp_server_accept(w, false);
+    return bev;
+}
+
+void adp_server_accept(struct adp_worker *w, bool on)
+{
+    for (size_t i = 0; i < 2; i++) {
+        struct evconnlistener *l;
+        if (!w->bound[i])
+            continue;
+        l = evhttp_bound_socket_get_listener(w->bound[i]);
+        if (on)
+            evconnlistener_enable(l);
+        else
+            evconnlistener_disable(l);
+    }
+    w->accepting = on;
+}
+
+/* ---- workers ----------------------------------------------------------- */
+
+/* Switch to a generation posted by the main thread, between requests. */
+static void worker_take_posted(struct adp_worker *w)
+{
+    struct adp_gen *g = atomic_exchange(&w->posted, NULL);
+
+    if (!g)
+        return;
+    adp_gen_unref(w->gen);
+    w->gen = g;
+}
+
+static void worker_maybe_exit(struct adp_worker *w)
+{
+    if (w->draining && w->in_flight == 0 && !w->wait_head &&
+        adp_audit_pending(w->audit) == 0)
+        event_base_loopexit(w->base, NULL);
+}
+
+static void on_drain_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    struct adp_worker *w = arg;
+
+    (void)fd;
+    (void)what;
+    adp_log_warn("worker %u: drain deadline reached with %u requests in "
+                 "flight",
+                 w->id, w->in_flight);
+    event_base_loopexit(w->base, NULL);
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    struct adp_worker *w = arg;
+
+    (void)fd;
+    (void)what;
+    worker_take_posted(w);
+    if (atomic_load(&w->srv->stopping) && !w->draining) {
+        struct timeval tv;
+        long ms = (long)w->gen->cfg->api.drain_timeout_ms;
+
+        w->draining = true;
+        adp_server_accept(w, false);
+        tv.tv_sec = ms / 1000;
+        tv.tv_usec = (ms % 1000) * 1000;
+        event_add(w->drain_ev, &tv);
+        worker_maybe_exit(w);
+    }
+}
+
+void adp_server_worker_idle_check(struct adp_worker *w)
+{
+    worker_take_posted(w);
+    worker_maybe_exit(w);
+}
+
+static void *worker_main(void *arg)
+{
+    struct adp_worker *w = arg;
+
+    event_base_dispatch(w->base);
+    /* Whatever is still pending (drain deadline) is committed now. */
+    if (adp_audit_pending(w->audit) > 0) {
+        struct xr_error err;
+        if (adp_audit_commit(w->audit, &err) != XR_OK)
+            adp_log_err("worker %u: final audit commit failed: %s", w->id,
+                        err.msg);
+    }
+    return NULL;
+}
+
+static int worker_setup(struct adp_server *srv, struct adp_worker *w,
+                        struct xr_error *err)
+{
+    const struct adp_config *cfg = w->gen->cfg;
+    struct event_config *ec = event_config_new();
+    struct timeval tv;
+
+    if (!ec)
+        return xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "no memory");
+    event_config_set_flag(ec, EVENT_BASE_FLAG_NO_CACHE_TIME);
+    w->base = event_base_new_with_config(ec);
+    event_config_free(ec);
+    if (!w->base || event_base_priority_init(w->base, 3) != 0)
+        return xr_error_set(err, XR_EINTERNAL, "event_base", "",
+                            "cannot create event loop");
+    w->http = evhttp_new(w->base);
+    w->wake = event_new(w->base, -1, 0, on_wake, w);
+    w->commit_ev = event_new(w->base, -1, 0, adp_api_on_commit, w);
+    w->retry_ev = evtimer_new(w->base, adp_api_on_commit, w);
+    w->drain_ev = evtimer_new(w->base, on_drain_deadline, w);
+    if (!w->http || !w->wake || !w->commit_ev || !w->retry_ev || !w->drain_ev)
+        return xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "no memory");
+    /* Priorities: 0 wake-ups from the main thread, 1 (the default) all
+     * I/O, 2 the audit commit, which so runs after everything else that
+     * is ready in one iteration: all intents and outcomes of that
+     * iteration share one fsync. */
+    event_priority_set(w->wake, 0);
+    event_priority_set(w->commit_ev, 2);
+    evhttp_set_max_body_size(w->http, (ev_ssize_t)cfg->api.max_body_bytes);
+    evhttp_set_max_headers_size(w->http, (ev_ssize_t)cfg->api.max_header_bytes);
+    tv.tv_sec = (time_t)(cfg->api.read_timeout_ms / 1000);
+    tv.tv_usec = (suseconds_t)((cfg->api.read_timeout_ms % 1000) * 1000);
+    evhttp_set_timeout_tv(w->http, &tv);
+    evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+    evhttp_set_default_content_type(w->http, "application/json");
+    evhttp_set_bevcb(w->http, bev_new, w);
+    evhttp_set_gencb(w->http, adp_api_handle, w);
+    if (srv->tcp_fds[w->id] >= 0) {
+        w->bound[0] =
+            evhttp_accept_socket_with_handle(w->http, srv->tcp_fds[w->id]);
+        if (!w->bound[0])
+            return xr_error_set(err, XR_EIO, "io_error", "",
+                                "cannot accept on the TCP listener");
+        srv->tcp_fds[w->id] = -1; /* evhttp closes it */
+    }
+    if (srv->unix_fd >= 0) {
+        int fd = dup(srv->unix_fd);
+        if (fd < 0 ||
+            !(w->bound[1] = evhttp_accept_socket_with_handle(w->http, fd))) {
+            if (fd >= 0)
+                close(fd);
+            return xr_error_set(err, XR_EIO, "io_error", "",
+                                "cannot accept on the UNIX socket");
+        }
+    }
+    w->accepting = true;
+    if (adp_curlev_new(w->base, NULL, &w->cev, err) != XR_OK)
+        return -1;
+    {
+        struct adp_audit_options ao;
+        memset(&ao, 0, sizeof(ao));
+        if (adp_audit_open(cfg->audit.path, &ao, &w->audit, err) != XR_OK)
+            return -1;
+    }
+    w->audit_ok = true;
+    return XR_OK;
+}
+
+static void worker_cleanup(struct adp_worker *w)
+{
+    adp_xfer_free(w->probe.xfer);
+    if (w->http)
+        evhttp_free(w->http);
+    if (w->cev)
+        adp_curlev_free(w->cev);
+    adp_audit_close(w->audit);
+    if (w->wake)
+        event_free(w->wake);
+    if (w->commit_ev)
+        event_free(w->commit_ev);
+    if (w->retry_ev)
+        event_free(w->retry_ev);
+    if (w->drain_ev)
+        event_free(w->drain_ev);
+    if (w->base)
+        event_base_free(w->base);
+    adp_gen_unref(w->gen);
+    adp_gen_unref(atomic_exchange(&w->posted, NULL));
+}
+
+/* ---- main thread: signals and lifecycle -------------------------------- */
+
+struct main_ctx {
+    struct adp_server *srv;
+    struct event_base *base;
+};
+
+static void post_to_workers(struct adp_server *srv, struct adp_gen *g)
+{
+    for (unsigned i = 0; i < srv->nworkers; i++) {
+        struct adp_worker *w = &srv->workers[i];
+        if (g)
+            adp_gen_unref(atomic_exchange(&w->posted, adp_gen_ref(g)));
+        event_active(w->wake, EV_READ, 0);
+    }
+}
+
+static void on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+    struct main_ctx *m = arg;
+    struct adp_server *srv = m->srv;
+    struct adp_gen *g;
+    struct xr_error err;
+
+    (void)sig;
+    (void)what;
+    sd_notify(0, "RELOADING=1");
+    adp_log_info("reloading %s", srv->config_path);
+    g = gen_load(srv, &err);
+    if (!g) {
+        adp_log_err("reload failed, keeping the running configuration: %s",
+                    err.msg);
+        adp_metrics_config_reload(srv->metrics, false);
+        sd_notify(0, "READY=1\nSTATUS=reload failed; old configuration "
+                     "kept");
+        return;
+    }
+    if (g->cfg->api.threads != 0 && g->cfg->api.threads != srv->nworkers)
+        adp_log_warn("reload: [api] threads changes take effect at the next "
+                     "start");
+    adp_log_set_level(g->cfg->api.log_level);
+    post_to_workers(srv, g);
+    adp_gen_unref(atomic_exchange(&srv->gen, g));
+    adp_metrics_config_reload(srv->metrics, true);
+    adp_log_info("configuration generation %llu active",
+                 (unsigned long long)g->number);
+    sd_notify(0, "READY=1\nSTATUS=serving");
+}
+
+static void on_sigterm(evutil_socket_t sig, short what, void *arg)
+{
+    struct main_ctx *m = arg;
+
+    (void)what;
+    if (atomic_exchange(&m->srv->stopping, true))
+        return;
+    adp_log_info("signal %d: draining in-flight requests", (int)sig);
+    sd_notify(0, "STOPPING=1");
+    post_to_workers(m->srv, NULL);
+    event_base_loopexit(m->base, NULL);
+}
+
+static int write_ready_file(const struct adp_server *srv,
+                            const struct adp_config *cfg)
+{
+    char tmp[4096];
+    FILE *f;
+
+    if (!srv->ready_file)
+        return 0;
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", srv->ready_file) >=
+        sizeof(tmp))
+        return -1;
+    f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "pid=%ld\n", (long)getpid());
+    if (srv->tcp)
+        fprintf(f, "tcp_port=%u\n", srv->tcp_port);
+    if (cfg->listen.unix_socket)
+        fprintf(f, "unix_socket=%s\n", cfg->listen.unix_socket);
+    if (fclose(f) != 0 || rename(tmp, srv->ready_file) != 0)
+        return -1;
+    return 0;
+}
+
+int adp_server_run(const char *config_path, const char *ready_file)
+{
+    struct adp_server srv;
+    struct main_ctx m = {&srv, NULL};
+    struct adp_gen *g0 = NULL;
+    struct event *ev_hup = NULL, *ev_term = NULL, *ev_int = NULL;
+    struct xr_error err;
+    const struct adp_config *cfg;
+    unsigned started = 0;
+    int64_t t0 = adp_now_ms();
+    int status = 1;
+
+    memset(&srv, 0, sizeof(srv));
+    srv.unix_fd = -1;
+    for (unsigned i = 0; i < ADP_WORKERS_MAX; i++)
+        srv.tcp_fds[i] = -1;
+    srv.ready_file = ready_file;
+    srv.config_path = strdup(config_path);
+    if (!srv.config_path)
+        return 1;
+    signal(SIGPIPE, SIG_IGN);
+    if (evthread_use_pthreads() != 0) {
+        adp_log_err("libevent has no pthread support");
+        goto out;
+    }
+    if (adp_curlev_global_init(&err) != XR_OK) {
+        adp_log_err("%s", err.msg);
+        goto out;
+    }
+    g0 = gen_load(&srv, &err);
+    if (!g0) {
+        adp_log_err("%s", err.msg);
+        goto out;
+    }
+    cfg = g0->cfg;
+    adp_log_set_level(cfg->api.log_level);
+    srv.nworkers = cfg->api.threads;
+    if (srv.nworkers == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        srv.nworkers = n > 0 ? (unsigned)n : 1u;
+    }
+    if (srv.nworkers > ADP_WORKERS_MAX)
+        srv.nworkers = ADP_WORKERS_MAX;
+    if (cfg->listen.address) {
+        unsigned port = cfg->listen.port;
+        srv.tcp = true;
+        for (unsigned i = 0; i < srv.nworkers; i++) {
+            srv.tcp_fds[i] = tcp_listen(cfg->listen.address, port,
+                                        i == 0 ? &srv.tcp_port : NULL, &err);
+            if (srv.tcp_fds[i] < 0) {
+                adp_log_err("%s", err.msg);
+                goto out;
+            }
+            port = srv.tcp_port; /* port 0: the others join the same port */
+        }
+    }
+    if (cfg->listen.unix_socket) {
+        srv.unix_fd =
+            unix_listen(cfg->listen.unix_socket, cfg->listen.unix_mode, &err);
+        if (srv.unix_fd < 0) {
+            adp_log_err("%s", err.msg);
+            goto out;
+        }
+    }
+    if (adp_api_metrics_new(srv.nworkers, &srv.metrics, &err) != XR_OK) {
+        adp_log_err("%s", err.msg);
+        goto out;
+    }
+    srv.workers = calloc(srv.nworkers, sizeof(*srv.workers));
+    if (!srv.workers) {
+        adp_log_err("out of memory");
+        goto out;
+    }
+    for (unsigned i = 0; i < srv.nworkers; i++) {
+        struct adp_worker *w = &srv.workers[i];
+        w->id = i;
+        w->srv = &srv;
+        w->gen = adp_gen_ref(g0);
+        atomic_init(&w->posted, NULL);
+        w->metrics = adp_metrics_shard(srv.metrics, i);
+        if (worker_setup(&srv, w, &err) != XR_OK) {
+            adp_log_err("worker %u: %s", i, err.msg);
+            goto out;
+        }
+    }
+    atomic_init(&srv.gen, g0);
+    g0 = NULL; /* srv.gen holds the main thread's reference */
+    for (; started < srv.nworkers; started++) {
+        if (pthread_create(&srv.workers[started].thread, NULL, worker_main,
+                           &srv.workers[started]) != 0) {
+            adp_log_err("cannot start worker threads");
+            atomic_store(&srv.stopping, true);
+            post_to_workers(&srv, NULL);
+            goto join;
+        }
+    }
+    m.base = event_base_new();
+    ev_hup = m.base ? evsignal_new(m.base, SIGHUP, on_sighup, &m) : NULL;
+    ev_term = m.base ? evsignal_new(m.base, SIGTERM, on_sigterm, &m) : NULL;
+    ev_int = m.base ? evsignal_new(m.base, SIGINT, on_sigterm, &m) : NULL;
+    if (!ev_hup || !ev_term || !ev_int || event_add(ev_hup, NULL) != 0 ||
+        event_add(ev_term, NULL) != 0 || event_add(ev_int, NULL) != 0) {
+        adp_log_err("cannot install signal handlers");
+        atomic_store(&srv.stopping, true);
+        post_to_workers(&srv, NULL);
+        goto join;
+    }
+    cfg = atomic_load(&srv.gen)->cfg;
+    if (write_ready_file(&srv, cfg) != 0)
+        adp_log_warn("cannot write the ready file %s", ready_file);
+    adp_log_info("ready in %lld ms: %u workers%s%s%s",
+                 (long long)(adp_now_ms() - t0), srv.nworkers,
+                 cfg->listen.address ? ", TCP " : "",
+                 cfg->listen.address ? cfg->listen.address : "",
+                 cfg->listen.tls_cert ? " (TLS)" : "");
+    sd_notify(0, "READY=1\nSTATUS=serving");
+    event_base_dispatch(m.base);
+    status = 0;
+join:
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(srv.workers[i].thread, NULL);
+    adp_log_info("stopped");
+out:
+    if (ev_hup)
+        event_free(ev_hup);
+    if (ev_term)
+        event_free(ev_term);
+    if (ev_int)
+        event_free(ev_int);
+    if (m.base)
+        event_base_free(m.base);
+    if (srv.workers) {
+        for (unsigned i = 0; i < srv.nworkers; i++)
+            worker_cleanup(&srv.workers[i]);
+        free(srv.workers);
+    }
+    for (unsigned i = 0; i < ADP_WORKERS_MAX; i++) {
+        if (srv.tcp_fds[i] >= 0)
+            close(srv.tcp_fds[i]);
+    }
+    if (srv.unix_fd >= 0) {
+        const struct adp_gen *g = atomic_load(&srv.gen);
+        close(srv.unix_fd);
+        if (g && g->cfg->listen.unix_socket)
+            unlink(g->cfg->listen.unix_socket);
+    }
+    adp_gen_unref(g0);
+    adp_gen_unref(atomic_load(&srv.gen));
+    adp_metrics_free(srv.metrics);
+    free(srv.config_path);
+    return status;
+}
