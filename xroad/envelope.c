@@ -234,10 +234,13 @@ enum xr_status xr_request_new(const struct xr_header *hdr, const uint8_t *body,
         }
         broot = xmlDocGetRootElement(bdoc);
         if (strcmp(xr__cs(broot->name), h->service.service_code) != 0) {
-            rc = xr_error_set(err, XR_EINVAL, "body_invalid", "body",
-                              "body element %.64s must be named like the "
-                              "serviceCode %.64s",
-                              xr__cs(broot->name), h->service.service_code);
+            char q1[XR_CLIP], q2[XR_CLIP];
+            rc =
+                xr_error_set(err, XR_EINVAL, "body_invalid", "body",
+                             "body element %s must be named like the "
+                             "serviceCode %s",
+                             xr__clip(q1, sizeof(q1), xr__cs(broot->name)),
+                             xr__clip(q2, sizeof(q2), h->service.service_code));
             goto out;
         }
     }
@@ -311,11 +314,13 @@ static enum xr_status req_read(const char *content_type, const uint8_t *buf,
                       &fault, NULL, err);
     if (rc != XR_OK)
         return rc;
-    if (is_fault)
+    if (is_fault) {
+        char q[XR_CLIP];
         return xr_error_set(err, XR_EPROTO, "invalid_soap", "Body",
                             "a request must not be a SOAP Fault (faultcode "
-                            "%.64s)",
-                            fault.code);
+                            "%s)",
+                            xr__clip(q, sizeof(q), fault.code));
+    }
     return XR_OK;
 }
 

@@ -57,8 +57,11 @@ enum xr_status xr_error_set(struct xr_error *err, enum xr_status code,
     err->sys_errno = 0;
     err->ssl_err = 0;
     xr__strlcpy(err->field, field ? field : "", sizeof(err->field));
+    err->field[xr__utf8_trim(err->field, strlen(err->field))] = '\0';
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
     va_end(ap);
+    /* Messages quote untrusted text with %.Ns: never end mid-character. */
+    err->msg[xr__utf8_trim(err->msg, strlen(err->msg))] = '\0';
     return code;
 }

@@ -79,6 +79,29 @@ void xr_fault_leaf(const char *code, char *out, size_t size)
     normalise(dot ? dot + 1 : code, out, size);
 }
 
+/* A child element in no namespace (not inheriting the parent's). */
+static xmlNodePtr add_unqualified(xmlNodePtr parent, const char *name,
+                                  const char *text)
+{
+    xmlNodePtr n = xmlNewDocNode(parent->doc, NULL, xr__xc(name), NULL);
+
+    if (!n)
+        return NULL;
+    if (text && *text) {
+        xmlNodePtr t = xmlNewDocText(parent->doc, xr__xc(text));
+        if (!t) {
+            xmlFreeNode(n);
+            return NULL;
+        }
+        xmlAddChild(n, t);
+    }
+    if (!xmlAddChild(parent, n)) {
+        xmlFreeNode(n);
+        return NULL;
+    }
+    return n;
+}
+
 enum xr_status xr_fault_build(const char *code, const char *string,
                               const char *detail, const struct xr_header *hdr,
                               char **out, size_t *out_len, struct xr_error *err)
@@ -121,16 +144,14 @@ enum xr_status xr_fault_build(const char *code, const char *string,
     }
     body = xmlNewChild(env, soap, xr__xc("Body"), NULL);
     fault = body ? xmlNewChild(body, soap, xr__xc("Fault"), NULL) : NULL;
-    if (!fault ||
-        !xmlNewTextChild(fault, NULL, xr__xc("faultcode"), xr__xc(code)) ||
-        !xmlNewTextChild(fault, NULL, xr__xc("faultstring"),
-                         xr__xc(string ? string : "")) ||
-        !xmlNewTextChild(fault, NULL, xr__xc("faultactor"), xr__xc("")))
+    /* SOAP 1.1 fault children are unqualified: no namespace at all. */
+    if (!fault || !add_unqualified(fault, "faultcode", code) ||
+        !add_unqualified(fault, "faultstring", string ? string : "") ||
+        !add_unqualified(fault, "faultactor", ""))
         goto nomem;
     if (detail) {
-        d = xmlNewChild(fault, NULL, xr__xc("detail"), NULL);
-        fd = d ? xmlNewTextChild(d, NULL, xr__xc("faultDetail"), xr__xc(detail))
-               : NULL;
+        d = add_unqualified(fault, "detail", NULL);
+        fd = d ? add_unqualified(d, "faultDetail", detail) : NULL;
         if (!fd)
             goto nomem;
     }

@@ -161,8 +161,15 @@ static enum xr_status read_field(const xmlNode *el, enum hdr_field f,
         hdr->has_issue = true;
         return xr__xml_text(el, hdr->issue, sizeof(hdr->issue), name, err);
     case F_PROTOCOL_VERSION:
-        return xr__xml_text(el, hdr->protocol_version,
-                            sizeof(hdr->protocol_version), name, err);
+        /* Anything too long for the field is certainly not "4.x". */
+        if (xr__xml_text(el, hdr->protocol_version,
+                         sizeof(hdr->protocol_version), name, NULL) != XR_OK)
+            return xr_error_set(err, XR_EPROTO, "invalid_protocol_version",
+                                "protocolVersion",
+                                "protocolVersion is not 4.x (%zu bytes or "
+                                "more)",
+                                sizeof(hdr->protocol_version));
+        return XR_OK;
     case F_REQUEST_HASH: {
         char raw[XR_HASH_B64_MAX * 2];
         size_t o = 0;
@@ -235,10 +242,13 @@ static enum xr_status read_header(const xmlNode *header, bool require_service,
                             "protocolVersion",
                             "required header field 'protocolVersion' is "
                             "missing");
-    if (strncmp(hdr->protocol_version, "4.", 2) != 0)
-        return xr_error_set(
-            err, XR_EPROTO, "invalid_protocol_version", "protocolVersion",
-            "protocolVersion '%.16s' is not 4.x", hdr->protocol_version);
+    if (strncmp(hdr->protocol_version, "4.", 2) != 0) {
+        char q[17];
+        return xr_error_set(err, XR_EPROTO, "invalid_protocol_version",
+                            "protocolVersion",
+                            "protocolVersion '%s' is not 4.x",
+                            xr__clip(q, sizeof(q), hdr->protocol_version));
+    }
     return XR_OK;
 }
 
@@ -255,8 +265,11 @@ static void text_trunc(const xmlNode *node, char *out, size_t size)
     while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r' ||
                      s[e - 1] == '\n'))
         e--;
-    if (e - b >= size)
+    if (e - b >= size) {
         e = b + size - 1;
+        /* Do not cut a UTF-8 character in two. */
+        e = b + xr__utf8_trim(s + b, e - b);
+    }
     memcpy(out, s + b, e - b);
     out[e - b] = '\0';
     if (t)
@@ -314,11 +327,15 @@ static enum xr_status check_body(const xmlNode *first,
                             first ? "more" : "none");
     if (hdr->service.service_code[0] &&
         strncmp(xr__cs(first->name), hdr->service.service_code,
-                strlen(hdr->service.service_code)) != 0)
-        return xr_error_set(err, XR_EPROTO, "inconsistent_headers", "Body",
-                            "body element %.64s does not start with "
-                            "serviceCode %.64s",
-                            xr__cs(first->name), hdr->service.service_code);
+                strlen(hdr->service.service_code)) != 0) {
+        char q1[XR_CLIP], q2[XR_CLIP];
+        return xr_error_set(
+            err, XR_EPROTO, "inconsistent_headers", "Body",
+            "body element %s does not start with "
+            "serviceCode %s",
+            xr__clip(q1, sizeof(q1), xr__cs(first->name)),
+            xr__clip(q2, sizeof(q2), hdr->service.service_code));
+    }
     return XR_OK;
 }
 

@@ -94,7 +94,7 @@ static enum xr_status split(const char *text, char *prefix, size_t psize,
     colon = strchr(text, ':');
     if (colon) {
         size_t pl = (size_t)(colon - text);
-        if (pl >= psize)
+        if (pl == 0 || pl >= psize)
             return xr_error_set(err, XR_EINVAL, "invalid_id", "",
                                 "unknown identifier type prefix");
         memcpy(prefix, text, pl);

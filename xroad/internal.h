@@ -29,6 +29,19 @@ static inline const char *xr__cs(const xmlChar *s)
 /* Copy with truncation; returns strlen(src) (>= size means truncated). */
 XR_HIDDEN size_t xr__strlcpy(char *dst, const char *src, size_t size);
 
+/*
+ * Length of s[0..len) without a trailing incomplete UTF-8 sequence, so a
+ * string cut at a byte count stays valid UTF-8.
+ */
+XR_HIDDEN size_t xr__utf8_trim(const char *s, size_t len);
+
+/*
+ * Copy s into buf (size bytes), cut at a character boundary: for quoting
+ * untrusted text in error messages. Returns buf.
+ */
+#define XR_CLIP 65 /* buffer size for a clipped quote: 64 bytes + NUL */
+XR_HIDDEN const char *xr__clip(char *buf, size_t size, const char *s);
+
 /* Fill in zero fields of *lim with the defaults. */
 XR_HIDDEN void xr__limits_resolve(struct xr_limits *lim);
 

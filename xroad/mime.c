@@ -287,6 +287,11 @@ enum xr_status xr__mime_split(const uint8_t *buf, size_t len,
             goto out;
         body = pos;
         next = find_delim(buf, len, body, boundary, blen, &ls);
+        /* The line break before a delimiter belongs to it; when the
+         * delimiter follows the blank line at once there is none to
+         * take back, and the part is empty. */
+        if (next != len && ls < body)
+            ls = body;
         p->body = buf + body;
         p->body_len = (next == len ? len : ls) - body;
         if (!p->content_type[0]) {

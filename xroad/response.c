@@ -124,6 +124,7 @@ enum xr_status xr_response_parse(const char *content_type, const uint8_t *buf,
     struct xr_response *resp = NULL;
     enum xr_status rc;
 
+    *out = NULL;
     rc = parse(content_type, buf, len, opts, &resp, err);
     if (rc != XR_OK)
         return rc;
@@ -190,11 +191,13 @@ static enum xr_status check_hash(const struct xr_request *req,
                             "the request");
     }
     if (strcmp(r->request_hash_algo, XR_HASH_ALGO_URI) != 0 &&
-        strcmp(r->request_hash_algo, "SHA-512") != 0)
+        strcmp(r->request_hash_algo, "SHA-512") != 0) {
+        char q[101];
         return xr_error_set(err, XR_ESIG, "request_hash_algorithm",
                             "requestHash",
-                            "requestHash algorithmId '%.100s' is not SHA-512",
-                            r->request_hash_algo);
+                            "requestHash algorithmId '%s' is not SHA-512",
+                            xr__clip(q, sizeof(q), r->request_hash_algo));
+    }
     xr_request_hash(req, want, sizeof(want));
     if (strcmp(want, r->request_hash) != 0)
         return xr_error_set(err, XR_ESIG, "request_hash_mismatch",
@@ -235,10 +238,12 @@ enum xr_status xr_response_check(const struct xr_request *req,
      * the request's: the body must start with it. */
     if (strncmp(xr__cs(resp->body->name), resp->hdr.service.service_code,
                 strlen(resp->hdr.service.service_code)) != 0) {
-        rc = xr_error_set(err, XR_EPROTO, "body_invalid", "Body",
-                          "response body element does not start with "
-                          "serviceCode %.64s",
-                          resp->hdr.service.service_code);
+        char q[XR_CLIP];
+        rc = xr_error_set(
+            err, XR_EPROTO, "body_invalid", "Body",
+            "response body element does not start with "
+            "serviceCode %s",
+            xr__clip(q, sizeof(q), resp->hdr.service.service_code));
         goto out;
     }
 done:

@@ -52,6 +52,46 @@ size_t xr__strlcpy(char *dst, const char *src, size_t size)
     return n;
 }
 
+size_t xr__utf8_trim(const char *s, size_t len)
+{
+    size_t i = len, cont = 0, need;
+    unsigned char c;
+
+    /* Walk back over at most three continuation bytes to a lead byte. */
+    while (i > 0 && cont < 3 && ((unsigned char)s[i - 1] & 0xc0) == 0x80) {
+        i--;
+        cont++;
+    }
+    if (i == 0)
+        return len;
+    c = (unsigned char)s[i - 1];
+    if (c < 0x80)
+        return len;
+    if (c >= 0xf0)
+        need = 4;
+    else if (c >= 0xe0)
+        need = 3;
+    else if (c >= 0xc0)
+        need = 2;
+    else
+        return len; /* not UTF-8 to begin with: leave it */
+    return cont + 1 >= need ? len : i - 1;
+}
+
+const char *xr__clip(char *buf, size_t size, const char *s)
+{
+    size_t n;
+
+    if (size == 0)
+        return "";
+    n = strlen(s);
+    if (n >= size)
+        n = xr__utf8_trim(s, size - 1);
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    return buf;
+}
+
 void xr__limits_resolve(struct xr_limits *lim)
 {
     if (lim->max_bytes == 0)

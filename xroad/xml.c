@@ -21,8 +21,65 @@ struct parse_state {
     bool dtd_seen;
     bool limit_hit;
     char limit_what[32];
-    startElementNsSAX2Func start_element; /* libxml2's own handler */
+    /* libxml2's own handlers, called after counting. */
+    startElementNsSAX2Func start_element;
+    charactersSAXFunc characters;
+    charactersSAXFunc cdata;
+    commentSAXFunc comment;
+    processingInstructionSAXFunc pi;
 };
+
+/* Count one more node; false (and the parser stopped) above the cap. */
+static bool count_node(xmlParserCtxtPtr ctxt, struct parse_state *st, size_t n)
+{
+    st->nodes += n;
+    if (st->nodes <= st->lim->max_nodes)
+        return true;
+    st->limit_hit = true;
+    xr__strlcpy(st->limit_what, "node count", sizeof(st->limit_what));
+    xmlStopParser(ctxt);
+    return false;
+}
+
+/*
+ * Text arrives in chunks, so a long text node counts several times: an
+ * over-estimate bounded by the byte cap, never an under-estimate.
+ */
+static void on_characters(void *ctx, const xmlChar *ch, int len)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    struct parse_state *st = ctxt->_private;
+
+    if (count_node(ctxt, st, 1))
+        st->characters(ctx, ch, len);
+}
+
+static void on_cdata(void *ctx, const xmlChar *ch, int len)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    struct parse_state *st = ctxt->_private;
+
+    if (count_node(ctxt, st, 1))
+        st->cdata(ctx, ch, len);
+}
+
+static void on_comment(void *ctx, const xmlChar *value)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    struct parse_state *st = ctxt->_private;
+
+    if (count_node(ctxt, st, 1))
+        st->comment(ctx, value);
+}
+
+static void on_pi(void *ctx, const xmlChar *target, const xmlChar *data)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    struct parse_state *st = ctxt->_private;
+
+    if (count_node(ctxt, st, 1))
+        st->pi(ctx, target, data);
+}
 
 static void on_internal_subset(void *ctx, const xmlChar *name,
                                const xmlChar *external_id,
@@ -47,13 +104,9 @@ static void on_start_element(void *ctx, const xmlChar *localname,
     xmlParserCtxtPtr ctxt = ctx;
     struct parse_state *st = ctxt->_private;
 
-    st->nodes += 1u + (size_t)(nb_attributes > 0 ? nb_attributes : 0);
-    if (st->nodes > st->lim->max_nodes) {
-        st->limit_hit = true;
-        xr__strlcpy(st->limit_what, "node count", sizeof(st->limit_what));
-        xmlStopParser(ctxt);
+    if (!count_node(ctxt, st,
+                    1u + (size_t)(nb_attributes > 0 ? nb_attributes : 0)))
         return;
-    }
     /* nodeNr is the number of open elements above this one. */
     if ((unsigned)ctxt->nodeNr + 1u > st->lim->max_depth) {
         st->limit_hit = true;
@@ -107,6 +160,18 @@ enum xr_status xr__xml_parse(const uint8_t *buf, size_t len,
     ctxt->_private = &st;
     st.start_element = ctxt->sax->startElementNs;
     ctxt->sax->startElementNs = on_start_element;
+    st.characters = ctxt->sax->characters;
+    st.cdata = ctxt->sax->cdataBlock;
+    st.comment = ctxt->sax->comment;
+    st.pi = ctxt->sax->processingInstruction;
+    if (st.characters)
+        ctxt->sax->characters = on_characters;
+    if (st.cdata)
+        ctxt->sax->cdataBlock = on_cdata;
+    if (st.comment)
+        ctxt->sax->comment = on_comment;
+    if (st.pi)
+        ctxt->sax->processingInstruction = on_pi;
     ctxt->sax->internalSubset = on_internal_subset;
     doc = xmlCtxtReadMemory(ctxt, (const char *)buf, (int)len, NULL, encoding,
                             opts);
@@ -121,7 +186,7 @@ enum xr_status xr__xml_parse(const uint8_t *buf, size_t len,
                           st.limit_what, lim.max_depth, lim.max_nodes);
         goto out;
     }
-    if (!doc || !ctxt->wellFormed) {
+    if (!doc || !ctxt->wellFormed || !ctxt->nsWellFormed) {
         const xmlError *e = xmlCtxtGetLastError(ctxt);
         char msg[160] = "not well-formed";
 

@@ -71,6 +71,10 @@ struct xr_request;
  * wrapper element `<serviceCode/>` without a namespace. The body is parsed
  * with the hardened parser (no DTD, no entities, no network).
  * All values are escaped by libxml2. hdr->id empty = random UUIDv4.
+ * Errors: invalid_id (a malformed identifier), invalid_header (a text
+ * value that is too long, not UTF-8 or has control characters),
+ * invalid_protocol_version, body_invalid, malformed_xml / dtd_forbidden /
+ * too_large (the body), out_of_memory.
  *
  * Ownership: *out is new; free with xr_request_free(). hdr and body are
  * copied. Thread-safety: reentrant.

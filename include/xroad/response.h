@@ -49,10 +49,11 @@ struct xr_response;
  * protocolVersion, one body child). content_type NULL = text/xml.
  *
  * Returns XR_OK with *out set for both OK and FAULT verdicts. Invalid
- * answers return an error with err->reason one of:
+ * answers return an error, *out NULL, and err->reason one of:
  *   too_large, malformed_xml, dtd_forbidden, invalid_soap,
- *   invalid_content_type, mime_parsing_failed, missing_header,
- *   missing_header_field, duplicate_header_field, protocol_version,
+ *   invalid_content_type, mime_parsing_failed, missing_soap,
+ *   missing_header (err->field names a missing field, or "" when the
+ *   whole Header is missing), duplicate_header_field, protocol_version,
  *   body_invalid, missing_body, invalid_xml.
  * Ownership: *out is new (free with xr_response_free); buf is copied.
  */
