@@ -68,6 +68,7 @@ XR_API void xr_fault_leaf(const char *code, char *out, size_t size);
  * Serialise a fault the way an X-Road security server does (HTTP 200 body,
  * text/xml). hdr may be NULL (SS faults carry no header); when given its
  * fields are echoed in a Header. detail may be NULL (no detail element).
+ * Errors: invalid_argument (empty code, text not UTF-8), out_of_memory.
  * Ownership: *out is new, NUL-terminated; free with free().
  */
 XR_API XR_NODISCARD enum xr_status xr_fault_build(const char *code,
