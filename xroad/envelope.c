@@ -9,6 +9,7 @@
 
 #include <libxml/xmlsave.h>
 #include <libxml/xmlstring.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "internal.h"
@@ -134,6 +135,8 @@ static enum xr_status serialize(xmlDocPtr doc, uint8_t **out, size_t *len,
     memcpy(*out, mem, (size_t)size);
     (*out)[size] = '\0';
     *len = (size_t)size;
+    /* Bodies carry credentials (VTJ's Salasana): wipe the copy. */
+    OPENSSL_cleanse(mem, (size_t)size);
     xmlFree(mem);
     return XR_OK;
 }
@@ -382,6 +385,9 @@ void xr_request_free(struct xr_request *req)
     }
     free((void *)(uintptr_t)req->id);
     free(req->echo);
+    /* The bytes may hold credentials (VTJ's Salasana): wipe them. */
+    if (req->bytes)
+        OPENSSL_cleanse(req->bytes, req->len);
     free(req->bytes);
     free(req);
 }
