@@ -29,6 +29,7 @@
 
 #include "api.h"
 #include "audit.h"
+#include "auditq.h"
 #include "caller.h"
 #include "jsonout.h"
 #include "log.h"
@@ -41,7 +42,6 @@
 #define API_BILLING_MAX     1024u
 #define API_INTENT_WAIT_MS  5000 /* give up on a failing audit store */
 #define API_OUTCOME_WAIT_MS 30000
-#define API_RETRY_MS        200
 #define API_PROBE_TTL_MS    5000
 #define API_PROBE_TIMEOUT   3000
 
@@ -123,10 +123,7 @@ struct adp_req {
     int64_t audit_us;    /* time spent waiting for durability */
     int64_t wait_since_us;
     /* Waiting for the audit store. */
-    struct adp_req *wait_next;
-    uint64_t ticket;
     req_step_fn *on_durable;
-    int64_t wait_limit_ms;
     /* The query. */
     struct vtj_query q;
     char subject[16];
@@ -317,26 +314,7 @@ static void reject(struct adp_req *r, enum adp_metrics_reject why, int status,
     reply_error(r, status, code, message, AO_REJECTED);
 }
 
-/* ---- waiting for the audit store -------------------------------------------
- */
-
-static void wait_durable(struct adp_req *r, uint64_t ticket, req_step_fn *next,
-                         int64_t limit_ms)
-{
-    struct adp_worker *w = r->w;
-
-    r->ticket = ticket;
-    r->on_durable = next;
-    r->wait_next = NULL;
-    r->wait_since_us = now_us();
-    r->wait_limit_ms = adp_now_ms() + limit_ms;
-    if (w->wait_tail)
-        w->wait_tail->wait_next = r;
-    else
-        w->wait_head = r;
-    w->wait_tail = r;
-    event_active(w->commit_ev, EV_READ, 0);
-}
+/* ---- waiting for the audit store ---------------------------------------- */
 
 static void audit_unavailable(struct adp_req *r)
 {
@@ -346,59 +324,51 @@ static void audit_unavailable(struct adp_req *r)
                 AO_AUDIT_UNAVAILABLE);
 }
 
-void adp_api_on_commit(evutil_socket_t fd, short what, void *arg)
+/* The audit writer made (or failed to make) a submission durable. */
+void adp_api_on_audit(const struct adp_auditq_done *d, void *arg)
 {
     struct adp_worker *w = arg;
-    struct xr_error err;
-    int64_t t0 = now_us(), now;
-    uint64_t durable;
-    enum xr_status rc;
+    struct adp_req *r = d->ctx;
 
-    (void)fd;
-    (void)what;
-    rc = adp_audit_commit(w->audit, &err);
-    now = now_us();
-    adp_metrics_audit_commit(w->metrics, (uint64_t)(now - t0));
-    if (rc != XR_OK) {
-        struct timeval tv = {0, API_RETRY_MS * 1000};
-        struct adp_req **pp = &w->wait_head, *prev = NULL;
-        int64_t ms = adp_now_ms();
-
-        if (w->audit_ok)
-            adp_log_err("worker %u: audit commit failed: %s", w->id, err.msg);
-        w->audit_ok = false;
-        /* Give up on requests that waited too long; retry the rest. */
-        while (*pp) {
-            struct adp_req *r = *pp;
-            if (ms < r->wait_limit_ms) {
-                prev = r;
-                pp = &r->wait_next;
-                continue;
-            }
-            *pp = r->wait_next;
-            if (w->wait_tail == r)
-                w->wait_tail = prev;
-            r->audit_us += now - r->wait_since_us;
-            audit_unavailable(r);
-        }
-        if (w->wait_head || adp_audit_pending(w->audit) > 0)
-            evtimer_add(w->retry_ev, &tv);
-        adp_server_worker_idle_check(w);
+    w->audit_waiting--;
+    r->audit_us += now_us() - r->wait_since_us;
+    if (!d->ok) {
+        adp_log_err("request %s: audit record not durable: %s", r->id,
+                    d->msg);
+        json_decref(r->body);
+        r->body = NULL;
+        audit_unavailable(r);
         return;
     }
-    if (!w->audit_ok)
-        adp_log_info("worker %u: audit store writable again", w->id);
-    w->audit_ok = true;
-    durable = adp_audit_durable(w->audit);
-    while (w->wait_head && w->wait_head->ticket <= durable) {
-        struct adp_req *r = w->wait_head;
-        w->wait_head = r->wait_next;
-        if (!w->wait_head)
-            w->wait_tail = NULL;
-        r->audit_us += now - r->wait_since_us;
-        r->on_durable(r);
+    r->on_durable(r);
+}
+
+/* Submit an intent (in) or an outcome (out); `next` runs once durable. */
+static void audit_submit(struct adp_req *r,
+                         const struct adp_audit_intent *in,
+                         const struct adp_audit_outcome *out,
+                         req_step_fn *next, int64_t limit_ms)
+{
+    struct adp_worker *w = r->w;
+    struct xr_error err;
+    int64_t deadline = adp_now_ms() + limit_ms;
+    enum xr_status rc;
+
+    r->on_durable = next;
+    r->wait_since_us = now_us();
+    if (in)
+        rc = adp_auditq_intent(w->srv->auditq, in, deadline, &w->audit_sink,
+                               r, &err);
+    else
+        rc = adp_auditq_outcome(w->srv->auditq, out, deadline,
+                                &w->audit_sink, r, &err);
+    if (rc != XR_OK) {
+        json_decref(r->body);
+        r->body = NULL;
+        audit_unavailable(r);
+        return;
     }
-    adp_server_worker_idle_check(w);
+    w->audit_waiting++;
 }
 
 /* ---- authentication --------------------------------------------------------
@@ -563,8 +533,6 @@ static void query_record_outcome(struct adp_req *r, const uint8_t *resp,
                                  const struct xr_fault *f, int64_t dur_ms)
 {
     struct adp_audit_outcome o;
-    struct xr_error err;
-    uint64_t ticket;
 
     memset(&o, 0, sizeof(o));
     o.time_ms = wall_ms();
@@ -576,14 +544,7 @@ static void query_record_outcome(struct adp_req *r, const uint8_t *resp,
     o.duration_ms = dur_ms;
     o.response = resp;
     o.response_len = resp_len;
-    if (adp_audit_outcome(r->w->audit, &o, &ticket, &err) != XR_OK) {
-        adp_log_err("request %s: audit outcome refused: %s", r->id, err.msg);
-        json_decref(r->body);
-        r->body = NULL;
-        audit_unavailable(r);
-        return;
-    }
-    wait_durable(r, ticket, query_outcome_durable, API_OUTCOME_WAIT_MS);
+    audit_submit(r, NULL, &o, query_outcome_durable, API_OUTCOME_WAIT_MS);
 }
 
 static void query_xfer_done(struct adp_xfer *x,
@@ -677,7 +638,6 @@ static void query_start(struct adp_req *r)
     struct xr_error err;
     char *body = NULL;
     size_t body_len = 0;
-    uint64_t ticket;
     char service[XR_ID_TEXT_MAX];
 
     if (vtj_request_body(&r->q, &cred, &body, &body_len, &err) != XR_OK) {
@@ -715,12 +675,7 @@ static void query_start(struct adp_req *r)
     in.message_id = xr_request_id(r->xreq);
     in.request = xr_request_bytes(r->xreq).ptr;
     in.request_len = xr_request_bytes(r->xreq).len;
-    if (adp_audit_intent(r->w->audit, &in, &ticket, &err) != XR_OK) {
-        adp_log_err("request %s: audit intent refused: %s", r->id, err.msg);
-        audit_unavailable(r);
-        goto out;
-    }
-    wait_durable(r, ticket, query_intent_durable, API_INTENT_WAIT_MS);
+    audit_submit(r, &in, NULL, query_intent_durable, API_INTENT_WAIT_MS);
     goto out;
 nomem:
     reply_error(r, 503, "out_of_memory", "out of memory", AO_REJECTED);
@@ -877,11 +832,12 @@ static void readyz_answer(struct adp_req *r)
 {
     struct adp_worker *w = r->w;
     json_t *o = json_object();
-    bool ready = w->audit_ok && w->probe.reachable;
+    bool audit_ok = adp_auditq_healthy(w->srv->auditq);
+    bool ready = audit_ok && w->probe.reachable;
 
     json_object_set_new(o, "ready", json_boolean(ready));
     json_object_set_new(o, "audit_store",
-                        json_string(w->audit_ok ? "ok" : "failing"));
+                        json_string(audit_ok ? "ok" : "failing"));
     json_object_set_new(
         o, "security_server",
         json_string(w->probe.reachable ? "reachable" : w->probe.detail));

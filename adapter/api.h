@@ -22,8 +22,8 @@
 /* evhttp general callback; arg is the struct adp_worker. */
 void adp_api_handle(struct evhttp_request *req, void *arg);
 
-/* Audit group commit (commit event and retry timer); arg is the worker. */
-void adp_api_on_commit(evutil_socket_t fd, short what, void *arg);
+/* Audit completions (auditq.h sink callback); arg is the worker. */
+void adp_api_on_audit(const struct adp_auditq_done *d, void *arg);
 
 /*
  * The metrics registry with the API's outcome label table (every VTJ

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -23,6 +24,7 @@
 #include <event2/listener.h>
 #include <event2/thread.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <systemd/sd-daemon.h>
 
 #include "api.h"
@@ -306,8 +308,7 @@ static void worker_take_posted(struct adp_worker *w)
 
 static void worker_maybe_exit(struct adp_worker *w)
 {
-    if (w->draining && w->in_flight == 0 && !w->wait_head &&
-        adp_audit_pending(w->audit) == 0)
+    if (w->draining && w->in_flight == 0 && w->audit_waiting == 0)
         event_base_loopexit(w->base, NULL);
 }
 
@@ -354,13 +355,6 @@ static void *worker_main(void *arg)
     struct adp_worker *w = arg;
 
     event_base_dispatch(w->base);
-    /* Whatever is still pending (drain deadline) is committed now. */
-    if (adp_audit_pending(w->audit) > 0) {
-        struct xr_error err;
-        if (adp_audit_commit(w->audit, &err) != XR_OK)
-            adp_log_err("worker %u: final audit commit failed: %s", w->id,
-                        err.msg);
-    }
     return NULL;
 }
 
@@ -376,22 +370,19 @@ static int worker_setup(struct adp_server *srv, struct adp_worker *w,
     event_config_set_flag(ec, EVENT_BASE_FLAG_NO_CACHE_TIME);
     w->base = event_base_new_with_config(ec);
     event_config_free(ec);
-    if (!w->base || event_base_priority_init(w->base, 3) != 0)
+    if (!w->base || event_base_priority_init(w->base, 2) != 0)
         return xr_error_set(err, XR_EINTERNAL, "event_base", "",
                             "cannot create event loop");
     w->http = evhttp_new(w->base);
     w->wake = event_new(w->base, -1, 0, on_wake, w);
-    w->commit_ev = event_new(w->base, -1, 0, adp_api_on_commit, w);
-    w->retry_ev = evtimer_new(w->base, adp_api_on_commit, w);
     w->drain_ev = evtimer_new(w->base, on_drain_deadline, w);
-    if (!w->http || !w->wake || !w->commit_ev || !w->retry_ev || !w->drain_ev)
+    if (!w->http || !w->wake || !w->drain_ev)
         return xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "no memory");
-    /* Priorities: 0 wake-ups from the main thread, 1 (the default) all
-     * I/O, 2 the audit commit, which so runs after everything else that
-     * is ready in one iteration: all intents and outcomes of that
-     * iteration share one fsync. */
+    if (adp_auditq_sink_init(&w->audit_sink, w->base, adp_api_on_audit, w,
+                             err) != XR_OK)
+        return -1;
+    /* Wake-ups from the main thread (reload, drain) go first. */
     event_priority_set(w->wake, 0);
-    event_priority_set(w->commit_ev, 2);
     evhttp_set_max_body_size(w->http, (ev_ssize_t)cfg->api.max_body_bytes);
     evhttp_set_max_headers_size(w->http, (ev_ssize_t)cfg->api.max_header_bytes);
     tv.tv_sec = (time_t)(cfg->api.read_timeout_ms / 1000);
@@ -420,15 +411,17 @@ static int worker_setup(struct adp_server *srv, struct adp_worker *w,
         }
     }
     w->accepting = true;
-    if (adp_curlev_new(w->base, NULL, &w->cev, err) != XR_OK)
-        return -1;
     {
-        struct adp_audit_options ao;
-        memset(&ao, 0, sizeof(ao));
-        if (adp_audit_open(cfg->audit.path, &ao, &w->audit, err) != XR_OK)
+        /* Back-pressure towards the security server: beyond this many
+         * connections per worker, libcurl queues transfers instead of
+         * opening more (each TLS connection costs tens of KiB). */
+        struct adp_curlev_opts co;
+        memset(&co, 0, sizeof(co));
+        co.max_host_connections = ADP_WORKER_SS_CONNECTIONS;
+        co.max_total_connections = ADP_WORKER_SS_CONNECTIONS;
+        if (adp_curlev_new(w->base, &co, &w->cev, err) != XR_OK)
             return -1;
     }
-    w->audit_ok = true;
     return XR_OK;
 }
 
@@ -439,13 +432,9 @@ static void worker_cleanup(struct adp_worker *w)
         evhttp_free(w->http);
     if (w->cev)
         adp_curlev_free(w->cev);
-    adp_audit_close(w->audit);
+    adp_auditq_sink_cleanup(&w->audit_sink);
     if (w->wake)
         event_free(w->wake);
-    if (w->commit_ev)
-        event_free(w->commit_ev);
-    if (w->retry_ev)
-        event_free(w->retry_ev);
     if (w->drain_ev)
         event_free(w->drain_ev);
     if (w->base)
@@ -455,6 +444,8 @@ static void worker_cleanup(struct adp_worker *w)
 }
 
 /* ---- main thread: signals and lifecycle -------------------------------- */
+
+static int64_t client_cert_not_after(const struct adp_config *cfg);
 
 struct main_ctx {
     struct adp_server *srv;
@@ -498,6 +489,8 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
     post_to_workers(srv, g);
     adp_gen_unref(atomic_exchange(&srv->gen, g));
     adp_metrics_config_reload(srv->metrics, true);
+    adp_metrics_set_client_cert_expiry(srv->metrics,
+                                       client_cert_not_after(g->cfg));
     adp_log_info("configuration generation %llu active",
                  (unsigned long long)g->number);
     sd_notify(0, "READY=1\nSTATUS=serving");
@@ -540,6 +533,38 @@ static int write_ready_file(const struct adp_server *srv,
     return 0;
 }
 
+/* notAfter of the SS client certificate (Unix seconds), 0 when none. */
+static int64_t client_cert_not_after(const struct adp_config *cfg)
+{
+    BIO *b = NULL;
+    X509 *x = NULL;
+    int64_t t = 0;
+    struct tm tm;
+
+    if (!cfg->ss.client_cert)
+        return 0;
+    b = BIO_new_file(cfg->ss.client_cert, "r");
+    x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    if (x && ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
+        t = (int64_t)timegm(&tm);
+    X509_free(x);
+    BIO_free(b);
+    ERR_clear_error();
+    return t;
+}
+
+/* Allow as many descriptors as the hard limit permits (connections). */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            adp_log_warn("cannot raise the descriptor limit");
+    }
+}
+
 int adp_server_run(const char *config_path, const char *ready_file)
 {
     struct adp_server srv;
@@ -561,6 +586,11 @@ int adp_server_run(const char *config_path, const char *ready_file)
     if (!srv.config_path)
         return 1;
     signal(SIGPIPE, SIG_IGN);
+    {
+        struct adp_log_opts lo = {.journal_fields = true};
+        adp_log_init(&lo);
+    }
+    raise_nofile();
     if (evthread_use_pthreads() != 0) {
         adp_log_err("libevent has no pthread support");
         goto out;
@@ -604,10 +634,19 @@ int adp_server_run(const char *config_path, const char *ready_file)
             goto out;
         }
     }
-    if (adp_api_metrics_new(srv.nworkers, &srv.metrics, &err) != XR_OK) {
+    /* One metrics shard per worker, one for the audit writer. */
+    if (adp_api_metrics_new(srv.nworkers + 1, &srv.metrics, &err) != XR_OK) {
         adp_log_err("%s", err.msg);
         goto out;
     }
+    if (adp_auditq_new(cfg->audit.path,
+                       adp_metrics_shard(srv.metrics, srv.nworkers),
+                       &srv.auditq, &err) != XR_OK) {
+        adp_log_err("audit store %s: %s", cfg->audit.path, err.msg);
+        goto out;
+    }
+    adp_metrics_set_client_cert_expiry(srv.metrics,
+                                       client_cert_not_after(cfg));
     srv.workers = calloc(srv.nworkers, sizeof(*srv.workers));
     if (!srv.workers) {
         adp_log_err("out of memory");
@@ -676,6 +715,7 @@ out:
             worker_cleanup(&srv.workers[i]);
         free(srv.workers);
     }
+    adp_auditq_free(srv.auditq); /* commits what is left */
     for (unsigned i = 0; i < ADP_WORKERS_MAX; i++) {
         if (srv.tcp_fds[i] >= 0)
             close(srv.tcp_fds[i]);

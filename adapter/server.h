@@ -1,8 +1,9 @@
 /*
  * The daemon: `vayla serve`. N worker threads, each with its own libevent
  * event_base running an evhttp server and a libcurl multi handle
- * (curlev.h), and its own audit-store connection; the main thread only
- * handles signals, reloads and systemd notifications.
+ * (curlev.h); one audit writer thread (auditq.h) that group-commits the
+ * records of every worker; the main thread only handles signals, reloads
+ * and systemd notifications.
  *
  * Configuration generations. Everything a reload may change (callers and
  * their tokens, the TLS context with its certificate, the security-server
@@ -26,9 +27,11 @@
 
 #include <xroad/error.h>
 
+#include "auditq.h"
 #include "config.h"
 
 #define ADP_WORKERS_MAX 64u
+#define ADP_WORKER_SS_CONNECTIONS 256 /* to the security server, per worker */
 
 struct adp_audit;
 struct adp_curlev;
@@ -66,13 +69,12 @@ struct adp_worker {
     struct evhttp *http;
     struct evhttp_bound_socket *bound[2]; /* TCP, UNIX */
     struct adp_curlev *cev;
-    struct adp_audit *audit;
+    struct adp_auditq_sink audit_sink; /* audit completions for this loop */
+    unsigned audit_waiting;            /* submissions not yet completed */
     struct adp_metrics_shard *metrics;
     struct adp_gen *gen;              /* current generation (a reference) */
     _Atomic(struct adp_gen *) posted; /* next generation from main */
     struct event *wake;               /* main -> worker: reload, drain */
-    struct event *commit_ev;          /* low priority: audit group commit */
-    struct event *retry_ev;           /* audit commit retry timer */
     struct event *drain_ev;           /* drain deadline */
     unsigned conns;                   /* open connections */
     unsigned in_flight;               /* API requests not yet answered */
@@ -96,6 +98,7 @@ struct adp_server {
     int unix_fd;                  /* shared by all workers, -1 if none */
     unsigned tcp_port;            /* actual port (after binding port 0) */
     struct adp_metrics *metrics;
+    struct adp_auditq *auditq;     /* the audit writer thread */
     atomic_bool stopping;
     _Atomic(struct adp_gen *) gen; /* newest generation (main's ref) */
     uint64_t gen_number;
