@@ -23,4 +23,19 @@ int cli_check_response(int argc, char **argv);
 int cli_hetu(int argc, char **argv);
 int cli_vtj(int argc, char **argv);
 
+/* cli_query.c */
+int cli_query(int argc, char **argv);
+
+/* cli_config.c */
+int cli_check_config(int argc, char **argv);
+
+/* cli_audit.c */
+int cli_audit(int argc, char **argv);
+
+/* cli_serve.c */
+int cli_serve(int argc, char **argv);
+
+/* cli_dev.c */
+int cli_dev(int argc, char **argv);
+
 #endif

@@ -21,6 +21,11 @@ static const struct command commands[] = {
      "judge a security server response against its request"},
     {"hetu", cli_hetu, "check Finnish personal identity codes"},
     {"vtj", cli_vtj, "VTJkysely tools (decode a saved response)"},
+    {"query", cli_query, "query a person from VTJ through the security server"},
+    {"check-config", cli_check_config, "validate a configuration file"},
+    {"audit", cli_audit, "verify, search, export and prune the audit store"},
+    {"serve", cli_serve, "run the HTTP/JSON API daemon"},
+    {"dev", cli_dev, "write a local test environment (vayla dev init DIR)"},
 };
 
 static void usage(FILE *out)

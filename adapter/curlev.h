@@ -1,0 +1,140 @@
+/*
+ * libcurl's multi-socket API driven by a libevent event_base (the pattern
+ * of curl's docs/examples/hiperfifo.c).
+ *
+ * One `struct adp_curlev` = one CURLM bound to one event_base, used from
+ * the thread that runs that base. The daemon creates one per event loop;
+ * the CLI creates one, starts a transfer and runs the base until it is
+ * done. Connections (keep-alive), TLS sessions and the DNS cache are shared
+ * by all transfers of one adp_curlev and by nothing else, so a new
+ * adp_curlev starts with clean caches (use a new one after a configuration
+ * reload that changes [security_server]).
+ *
+ * Nothing here blocks: sockets and the multi timer are libevent events,
+ * name resolution runs in libcurl's threaded resolver (AsynchDNS, checked
+ * by adp_curlev_global_init()). curl_multi_* is never called from inside a
+ * libcurl callback; completions are delivered from a libevent callback
+ * after curl_multi_socket_action() has returned.
+ */
+#ifndef VAYLA_CURLEV_H
+#define VAYLA_CURLEV_H
+
+#include <stdbool.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include <xroad/error.h>
+
+struct adp_curlev;
+
+/* Limits of one adp_curlev. Zero in a field means the default noted. */
+struct adp_curlev_opts {
+    long max_host_connections;  /* per host; 0 = unlimited (queueing off) */
+    long max_total_connections; /* 0 = unlimited */
+    long max_connects;          /* idle connection cache size; 0 = 64 */
+};
+
+/*
+ * Completion of one transfer. Called from the event loop (never from inside
+ * libcurl) after the easy handle has been removed from the multi handle,
+ * so the callee may curl_easy_cleanup() it, reuse it, start new transfers
+ * or free other handles. It must not free the adp_curlev itself (do that
+ * after event_base_loop() has returned, or from another event).
+ */
+typedef void adp_curlev_done_fn(CURL *easy, CURLcode result, void *ctx);
+
+/*
+ * One registered easy handle. Caller storage (typically embedded in the
+ * object that owns the easy handle); must stay valid while `active`.
+ * Fields are private except `easy`, set by the caller before adding.
+ */
+struct adp_curlev_handle {
+    CURL *easy;               /* the caller's easy handle */
+    adp_curlev_done_fn *done; /* private */
+    void *ctx;                /* private */
+    bool active;              /* private: added and not yet done/removed */
+};
+
+/*
+ * Process-wide libcurl set-up: curl_global_init() and the checks the
+ * design depends on: AsynchDNS (no blocking resolver on the loop), an
+ * OpenSSL TLS backend (CURLOPT_SSL_CTX_FUNCTION) and libcurl >= 7.85
+ * (CURLOPT_PROTOCOLS_STR). Idempotent.
+ * Returns XR_OK, or XR_EINTERNAL (reason "curl_features") with a message.
+ * Thread-safety: call from main() before starting threads.
+ */
+XR_NODISCARD enum xr_status adp_curlev_global_init(struct xr_error *err);
+
+/*
+ * Bind a new multi handle to `base`. opts may be NULL (defaults).
+ * Ownership: *out is new, free with adp_curlev_free(); base is borrowed and
+ * must outlive it.
+ * Thread-safety: the object belongs to the thread that runs `base`.
+ */
+XR_NODISCARD enum xr_status adp_curlev_new(struct event_base *base,
+                                           const struct adp_curlev_opts *opts,
+                                           struct adp_curlev **out,
+                                           struct xr_error *err);
+
+/*
+ * Free the multi handle, its sockets' events and its caches. Every handle
+ * must have completed or been removed first (programming error
+ * otherwise). Not from inside a completion callback. Accepts NULL.
+ * Ownership: takes cev. Thread-safety: the thread of cev's event_base.
+ */
+void adp_curlev_free(struct adp_curlev *cev);
+
+/* The event_base. Ownership: get0. Thread-safety: any (immutable). */
+struct event_base *adp_curlev_base(const struct adp_curlev *cev);
+
+/*
+ * Number of handles added and not yet completed or removed.
+ * Thread-safety: the thread of cev's event_base.
+ */
+unsigned adp_curlev_active(const struct adp_curlev *cev);
+
+/*
+ * Start h->easy (already configured) on this multi handle. The easy
+ * handle's CURLOPT_PRIVATE and CURLOPT_SHARE are set here: do not use
+ * them. CURLOPT_SHARE is cleared again when the transfer completes or is
+ * removed, so the easy handle may outlive the adp_curlev. On success done(easy,
+ * result, ctx) is called exactly once, unless adp_curlev_remove() is called
+ * first. On error the callback is never called (XR_ENOMEM, XR_EINTERNAL).
+ * Ownership: h and h->easy are borrowed until done or removed.
+ */
+XR_NODISCARD enum xr_status adp_curlev_add(struct adp_curlev *cev,
+                                           struct adp_curlev_handle *h,
+                                           adp_curlev_done_fn *done, void *ctx,
+                                           struct xr_error *err);
+
+/*
+ * Bind this adp_curlev to one set of transfer security options. Cached
+ * connections and TLS sessions are reused without a new handshake, so all
+ * transfers of one adp_curlev must share the same trust settings: the
+ * first call stores `profile` (an opaque, non-secret description such as
+ * the CA file, pin and client certificate), later calls must pass an equal
+ * string. Returns XR_OK, XR_EINVAL (reason "profile_mismatch": use a new
+ * adp_curlev) or XR_ENOMEM.
+ */
+XR_NODISCARD enum xr_status adp_curlev_check_profile(struct adp_curlev *cev,
+                                                     const char *profile,
+                                                     struct xr_error *err);
+
+/*
+ * True when adp_curlev_check_profile(cev, profile) would succeed (no
+ * profile bound yet, or an equal one). Does not bind.
+ * Ownership: profile borrowed. Thread-safety: cev's thread.
+ */
+bool adp_curlev_profile_matches(const struct adp_curlev *cev,
+                                const char *profile);
+
+/*
+ * Stop a running transfer without calling its callback. No-op when h is
+ * not active. Must not be called from inside a libcurl callback.
+ * Ownership: h and h->easy return to the caller. Thread-safety: cev's
+ * thread.
+ */
+void adp_curlev_remove(struct adp_curlev *cev, struct adp_curlev_handle *h);
+
+#endif
