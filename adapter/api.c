@@ -333,8 +333,7 @@ void adp_api_on_audit(const struct adp_auditq_done *d, void *arg)
     w->audit_waiting--;
     r->audit_us += now_us() - r->wait_since_us;
     if (!d->ok) {
-        adp_log_err("request %s: audit record not durable: %s", r->id,
-                    d->msg);
+        adp_log_err("request %s: audit record not durable: %s", r->id, d->msg);
         json_decref(r->body);
         r->body = NULL;
         audit_unavailable(r);
@@ -344,10 +343,9 @@ void adp_api_on_audit(const struct adp_auditq_done *d, void *arg)
 }
 
 /* Submit an intent (in) or an outcome (out); `next` runs once durable. */
-static void audit_submit(struct adp_req *r,
-                         const struct adp_audit_intent *in,
-                         const struct adp_audit_outcome *out,
-                         req_step_fn *next, int64_t limit_ms)
+static void audit_submit(struct adp_req *r, const struct adp_audit_intent *in,
+                         const struct adp_audit_outcome *out, req_step_fn *next,
+                         int64_t limit_ms)
 {
     struct adp_worker *w = r->w;
     struct xr_error err;
@@ -357,11 +355,11 @@ static void audit_submit(struct adp_req *r,
     r->on_durable = next;
     r->wait_since_us = now_us();
     if (in)
-        rc = adp_auditq_intent(w->srv->auditq, in, deadline, &w->audit_sink,
-                               r, &err);
+        rc = adp_auditq_intent(w->srv->auditq, in, deadline, &w->audit_sink, r,
+                               &err);
     else
-        rc = adp_auditq_outcome(w->srv->auditq, out, deadline,
-                                &w->audit_sink, r, &err);
+        rc = adp_auditq_outcome(w->srv->auditq, out, deadline, &w->audit_sink,
+                                r, &err);
     if (rc != XR_OK) {
         json_decref(r->body);
         r->body = NULL;
@@ -613,10 +611,15 @@ static void query_intent_durable(struct adp_req *r)
     struct adp_xfer_opts opts;
     struct xr_bytes b = xr_request_bytes(r->xreq);
     struct xr_error err;
+    struct adp_curlev *pool;
 
     adp_xfer_opts_from_config(&opts, &cfg->ss);
-    if (adp_xfer_start(r->w->cev, &opts, b.ptr, b.len, query_xfer_done, r,
-                       &r->xfer, &err) != XR_OK) {
+    pool = adp_server_pool(r->w, &opts);
+    if (!pool)
+        xr_error_set(&err, XR_ENOMEM, "out_of_memory", "",
+                     "no connection pool");
+    if (!pool || adp_xfer_start(pool, &opts, b.ptr, b.len, query_xfer_done, r,
+                                &r->xfer, &err) != XR_OK) {
         struct adp_xfer_result res;
         memset(&res, 0, sizeof(res));
         res.cls = ADP_XFER_INTERNAL;
@@ -874,6 +877,7 @@ static void handle_readyz(struct adp_req *r)
     struct adp_worker *w = r->w;
     struct adp_xfer_opts opts;
     struct adp_xfer *x = NULL;
+    struct adp_curlev *pool;
     struct xr_error err;
 
     if (w->probe.checked_ms &&
@@ -891,8 +895,9 @@ static void handle_readyz(struct adp_req *r)
     if (opts.connect_timeout_ms > API_PROBE_TIMEOUT)
         opts.connect_timeout_ms = API_PROBE_TIMEOUT;
     opts.max_response_bytes = 65536;
-    if (adp_xfer_start(w->cev, &opts, (const uint8_t *)"", 0, probe_done, w, &x,
-                       &err) != XR_OK) {
+    pool = adp_server_pool(w, &opts);
+    if (!pool || adp_xfer_start(pool, &opts, (const uint8_t *)"", 0, probe_done,
+                                w, &x, &err) != XR_OK) {
         struct adp_xfer_result res;
         memset(&res, 0, sizeof(res));
         res.cls = ADP_XFER_INTERNAL;

@@ -102,8 +102,7 @@ static const uint8_t *put_bytes(struct arena *ar, const uint8_t *b, size_t n)
 }
 
 static struct adp_auditq_item *item_new(size_t data, int64_t deadline_ms,
-                                        struct adp_auditq_sink *sink,
-                                        void *ctx)
+                                        struct adp_auditq_sink *sink, void *ctx)
 {
     struct adp_auditq_item *it = calloc(1, sizeof(*it) + data);
 

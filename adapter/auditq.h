@@ -28,9 +28,9 @@ struct adp_metrics_shard;
 
 /* A finished submission, delivered on the submitting worker's loop. */
 struct adp_auditq_done {
-    void *ctx;      /* as passed to the submit call */
-    bool ok;        /* durable */
-    char msg[160];  /* why not, for the log (no personal data) */
+    void *ctx;     /* as passed to the submit call */
+    bool ok;       /* durable */
+    char msg[160]; /* why not, for the log (no personal data) */
 };
 
 typedef void adp_auditq_done_fn(const struct adp_auditq_done *d, void *arg);
@@ -43,7 +43,7 @@ struct adp_auditq_sink {
     pthread_mutex_t lock;
     struct adp_auditq_item *head; /* private: finished items */
     struct adp_auditq_item *tail;
-    struct event *ev;             /* private: runs on the worker's base */
+    struct event *ev; /* private: runs on the worker's base */
     adp_auditq_done_fn *done;
     void *arg;
 };
@@ -80,14 +80,15 @@ void adp_auditq_free(struct adp_auditq *q);
  * nothing was submitted and no completion will come.
  * Thread-safety: any worker thread.
  */
-XR_NODISCARD enum xr_status
-adp_auditq_intent(struct adp_auditq *q, const struct adp_audit_intent *in,
-                  int64_t deadline_ms, struct adp_auditq_sink *sink,
-                  void *ctx, struct xr_error *err);
-XR_NODISCARD enum xr_status
-adp_auditq_outcome(struct adp_auditq *q, const struct adp_audit_outcome *out,
-                   int64_t deadline_ms, struct adp_auditq_sink *sink,
-                   void *ctx, struct xr_error *err);
+XR_NODISCARD enum xr_status adp_auditq_intent(struct adp_auditq *q,
+                                              const struct adp_audit_intent *in,
+                                              int64_t deadline_ms,
+                                              struct adp_auditq_sink *sink,
+                                              void *ctx, struct xr_error *err);
+XR_NODISCARD enum xr_status adp_auditq_outcome(
+    struct adp_auditq *q, const struct adp_audit_outcome *out,
+    int64_t deadline_ms, struct adp_auditq_sink *sink, void *ctx,
+    struct xr_error *err);
 
 /* True while the last commit succeeded (for /readyz). Any thread. */
 bool adp_auditq_healthy(const struct adp_auditq *q);

@@ -344,9 +344,64 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+static enum xr_status pool_new(struct adp_worker *w, struct adp_curlev **out,
+                               struct xr_error *err)
+{
+    /* Back-pressure towards the security server: beyond this many
+     * connections per worker, libcurl queues transfers instead of opening
+     * more (each TLS connection costs tens of KiB). */
+    struct adp_curlev_opts co;
+
+    memset(&co, 0, sizeof(co));
+    co.max_host_connections = ADP_WORKER_SS_CONNECTIONS;
+    co.max_total_connections = ADP_WORKER_SS_CONNECTIONS;
+    return adp_curlev_new(w->base, &co, out, err);
+}
+
+/* Free retired pools whose last exchange has finished. */
+static void pools_reap(struct adp_worker *w)
+{
+    for (size_t i = 0; i < sizeof(w->retired) / sizeof(w->retired[0]); i++) {
+        if (w->retired[i] && adp_curlev_active(w->retired[i]) == 0) {
+            adp_curlev_free(w->retired[i]);
+            w->retired[i] = NULL;
+        }
+    }
+}
+
+struct adp_curlev *adp_server_pool(struct adp_worker *w,
+                                   const struct adp_xfer_opts *opts)
+{
+    struct adp_curlev *fresh = NULL;
+    struct xr_error err;
+    size_t slot;
+
+    if (adp_xfer_fits(w->cev, opts))
+        return w->cev;
+    pools_reap(w);
+    for (slot = 0; slot < sizeof(w->retired) / sizeof(w->retired[0]); slot++) {
+        if (!w->retired[slot])
+            break;
+    }
+    if (slot == sizeof(w->retired) / sizeof(w->retired[0]) ||
+        pool_new(w, &fresh, &err) != XR_OK) {
+        adp_log_err("worker %u: cannot start a connection pool for the new "
+                    "security server settings",
+                    w->id);
+        return NULL;
+    }
+    adp_log_info("worker %u: security server trust settings changed; new "
+                 "connection pool",
+                 w->id);
+    w->retired[slot] = w->cev;
+    w->cev = fresh;
+    return fresh;
+}
+
 void adp_server_worker_idle_check(struct adp_worker *w)
 {
     worker_take_posted(w);
+    pools_reap(w);
     worker_maybe_exit(w);
 }
 
@@ -411,17 +466,8 @@ static int worker_setup(struct adp_server *srv, struct adp_worker *w,
         }
     }
     w->accepting = true;
-    {
-        /* Back-pressure towards the security server: beyond this many
-         * connections per worker, libcurl queues transfers instead of
-         * opening more (each TLS connection costs tens of KiB). */
-        struct adp_curlev_opts co;
-        memset(&co, 0, sizeof(co));
-        co.max_host_connections = ADP_WORKER_SS_CONNECTIONS;
-        co.max_total_connections = ADP_WORKER_SS_CONNECTIONS;
-        if (adp_curlev_new(w->base, &co, &w->cev, err) != XR_OK)
-            return -1;
-    }
+    if (pool_new(w, &w->cev, err) != XR_OK)
+        return -1;
     return XR_OK;
 }
 
@@ -432,6 +478,8 @@ static void worker_cleanup(struct adp_worker *w)
         evhttp_free(w->http);
     if (w->cev)
         adp_curlev_free(w->cev);
+    for (size_t i = 0; i < sizeof(w->retired) / sizeof(w->retired[0]); i++)
+        adp_curlev_free(w->retired[i]);
     adp_auditq_sink_cleanup(&w->audit_sink);
     if (w->wake)
         event_free(w->wake);
@@ -645,8 +693,7 @@ int adp_server_run(const char *config_path, const char *ready_file)
         adp_log_err("audit store %s: %s", cfg->audit.path, err.msg);
         goto out;
     }
-    adp_metrics_set_client_cert_expiry(srv.metrics,
-                                       client_cert_not_after(cfg));
+    adp_metrics_set_client_cert_expiry(srv.metrics, client_cert_not_after(cfg));
     srv.workers = calloc(srv.nworkers, sizeof(*srv.workers));
     if (!srv.workers) {
         adp_log_err("out of memory");

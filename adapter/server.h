@@ -30,7 +30,7 @@
 #include "auditq.h"
 #include "config.h"
 
-#define ADP_WORKERS_MAX 64u
+#define ADP_WORKERS_MAX           64u
 #define ADP_WORKER_SS_CONNECTIONS 256 /* to the security server, per worker */
 
 struct adp_audit;
@@ -39,6 +39,7 @@ struct adp_metrics;
 struct adp_metrics_shard;
 struct adp_req;
 struct adp_xfer;
+struct adp_xfer_opts;
 
 /* One configuration generation (see above). */
 struct adp_gen {
@@ -68,9 +69,10 @@ struct adp_worker {
     struct event_base *base;
     struct evhttp *http;
     struct evhttp_bound_socket *bound[2]; /* TCP, UNIX */
-    struct adp_curlev *cev;
-    struct adp_auditq_sink audit_sink; /* audit completions for this loop */
-    unsigned audit_waiting;            /* submissions not yet completed */
+    struct adp_curlev *cev;               /* connections to the SS */
+    struct adp_curlev *retired[4];        /* older pools still finishing */
+    struct adp_auditq_sink audit_sink;    /* audit completions for this loop */
+    unsigned audit_waiting;               /* submissions not yet completed */
     struct adp_metrics_shard *metrics;
     struct adp_gen *gen;              /* current generation (a reference) */
     _Atomic(struct adp_gen *) posted; /* next generation from main */
@@ -98,12 +100,21 @@ struct adp_server {
     int unix_fd;                  /* shared by all workers, -1 if none */
     unsigned tcp_port;            /* actual port (after binding port 0) */
     struct adp_metrics *metrics;
-    struct adp_auditq *auditq;     /* the audit writer thread */
+    struct adp_auditq *auditq; /* the audit writer thread */
     atomic_bool stopping;
     _Atomic(struct adp_gen *) gen; /* newest generation (main's ref) */
     uint64_t gen_number;
     const char *ready_file; /* --ready-file, or NULL */
 };
+
+/*
+ * The connection pool for exchanges with these options: the current one,
+ * or, after a reload changed the security server's trust settings, a new
+ * one (the old pool finishes its exchanges and is freed when idle).
+ * Returns NULL when no pool can be made (out of memory).
+ */
+struct adp_curlev *adp_server_pool(struct adp_worker *w,
+                                   const struct adp_xfer_opts *opts);
 
 /* Enable or disable accepting new connections on a worker's listeners. */
 void adp_server_accept(struct adp_worker *w, bool on);
