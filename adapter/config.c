@@ -31,6 +31,7 @@
 #include <openssl/x509.h>
 
 #include "config.h"
+#include "services/vtj.h"
 #include "util.h"
 
 #define SECTION_MAX        64
@@ -1220,6 +1221,17 @@ static void check_vtj(struct parse_state *st)
         problem(st, st->section_line[section_index("vtj")], "vtj.password_file",
                 "one of password_file or password_env is required");
     }
+    /* VTJ takes at most VTJ_CREDENTIAL_MAX bytes: refuse a longer secret
+     * now rather than on every query. */
+    if (vtj->password && strlen(vtj->password) > VTJ_CREDENTIAL_MAX)
+        problem(st,
+                kline(st, "vtj",
+                      vtj->password_file ? "password_file" : "password_env"),
+                vtj->password_file ? "vtj.password_file" : "vtj.password_env",
+                "the VTJ password is longer than %d bytes", VTJ_CREDENTIAL_MAX);
+    if (vtj->username && strlen(vtj->username) > VTJ_CREDENTIAL_MAX)
+        problem(st, kline(st, "vtj", "username"), "vtj.username",
+                "longer than %d bytes", VTJ_CREDENTIAL_MAX);
 }
 
 static void check_listen(struct parse_state *st)
