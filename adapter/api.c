@@ -24,6 +24,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <xroad/xroad.h>
 
@@ -531,6 +532,7 @@ static void query_record_outcome(struct adp_req *r, const uint8_t *resp,
                                  const struct xr_fault *f, int64_t dur_ms)
 {
     struct adp_audit_outcome o;
+    uint8_t digest[64];
 
     memset(&o, 0, sizeof(o));
     o.time_ms = wall_ms();
@@ -540,8 +542,16 @@ static void query_record_outcome(struct adp_req *r, const uint8_t *resp,
     o.fault_code = f ? f->code : NULL;
     o.fault_origin = f ? xr_fault_origin_name(f->origin) : NULL;
     o.duration_ms = dur_ms;
-    o.response = resp;
-    o.response_len = resp_len;
+    if (resp) {
+        unsigned int n = 0;
+        if (EVP_Digest(resp, resp_len, digest, &n, EVP_sha512(), NULL) &&
+            n == sizeof(digest))
+            o.response_sha512 = digest;
+        else {
+            o.response = resp; /* let the audit store hash it */
+            o.response_len = resp_len;
+        }
+    }
     audit_submit(r, NULL, &o, query_outcome_durable, API_OUTCOME_WAIT_MS);
 }
 
@@ -642,6 +652,7 @@ static void query_start(struct adp_req *r)
     char *body = NULL;
     size_t body_len = 0;
     char service[XR_ID_TEXT_MAX];
+    uint8_t req_digest[64];
 
     if (vtj_request_body(&r->q, &cred, &body, &body_len, &err) != XR_OK) {
         reply_error(r, 422, err.reason, err.msg, AO_REJECTED);
@@ -676,8 +687,10 @@ static void query_start(struct adp_req *r)
     in.product = r->product;
     in.subject = r->subject;
     in.message_id = xr_request_id(r->xreq);
-    in.request = xr_request_bytes(r->xreq).ptr;
-    in.request_len = xr_request_bytes(r->xreq).len;
+    /* The digest was made with the request; no copy of the bytes (they
+     * hold the VTJ password) crosses to the audit thread. */
+    xr_request_sha512(r->xreq, req_digest);
+    in.request_sha512 = req_digest;
     audit_submit(r, &in, NULL, query_intent_durable, API_INTENT_WAIT_MS);
     goto out;
 nomem:

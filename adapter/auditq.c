@@ -389,7 +389,8 @@ enum xr_status adp_auditq_intent(struct adp_auditq *q,
     size_t n = str_size(in->caller) + str_size(in->end_user) +
                str_size(in->purpose) + str_size(in->service) +
                str_size(in->product) + str_size(in->subject) +
-               str_size(in->message_id) + in->request_len;
+               str_size(in->message_id) + in->request_len +
+               (in->request_sha512 ? ADP_AUDIT_SHA512_LEN : 0);
     struct adp_auditq_item *it = item_new(n, deadline_ms, sink, ctx);
     struct arena ar;
 
@@ -409,6 +410,8 @@ enum xr_status adp_auditq_intent(struct adp_auditq *q,
     it->in.message_id = put_str(&ar, in->message_id);
     it->in.request = put_bytes(&ar, in->request, in->request_len);
     it->in.request_len = in->request_len;
+    it->in.request_sha512 =
+        put_bytes(&ar, in->request_sha512, ADP_AUDIT_SHA512_LEN);
     submit(q, it);
     return XR_OK;
 }
@@ -421,7 +424,8 @@ enum xr_status adp_auditq_outcome(struct adp_auditq *q,
 {
     size_t n = str_size(out->message_id) + str_size(out->result_class) +
                str_size(out->return_code) + str_size(out->fault_code) +
-               str_size(out->fault_origin) + out->response_len;
+               str_size(out->fault_origin) + out->response_len +
+               (out->response_sha512 ? ADP_AUDIT_SHA512_LEN : 0);
     struct adp_auditq_item *it = item_new(n, deadline_ms, sink, ctx);
     struct arena ar;
 
@@ -440,6 +444,8 @@ enum xr_status adp_auditq_outcome(struct adp_auditq *q,
     it->out.duration_ms = out->duration_ms;
     it->out.response = put_bytes(&ar, out->response, out->response_len);
     it->out.response_len = out->response_len;
+    it->out.response_sha512 =
+        put_bytes(&ar, out->response_sha512, ADP_AUDIT_SHA512_LEN);
     submit(q, it);
     return XR_OK;
 }
