@@ -198,23 +198,32 @@ static const char *reason_phrase(int status)
     }
 }
 
-/*
- * evhttp_send_reply() and push the bytes out. Each connection runs over a
- * pass-through filter bufferevent (server.c, connection accounting); a
- * filter only forwards output queued while writing is enabled, and evhttp
- * queues the reply before it enables writing, so an answer sent outside
- * the request callback would sit there until a timeout. Flushing the
- * filter once writing is enabled moves it on.
- */
-static void send_and_flush(struct evhttp_request *http, int status,
-                           const char *reason, struct evbuffer *out)
+/* evhttp wrote a reply out: a draining worker may stop once all are. */
+static void on_reply_written(struct evhttp_request *http, void *arg)
 {
-    struct evhttp_connection *c = evhttp_request_get_connection(http);
-    struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
+    struct adp_worker *w = arg;
 
+    (void)http;
+    if (w->writing > 0)
+        w->writing--;
+    adp_server_worker_idle_check(w);
+}
+
+/*
+ * Hand a reply to evhttp. evhttp writes it on a later loop turn; while it
+ * does, the worker counts it so that a drain does not end the loop (and
+ * close the connection) under it. When the client has already gone there
+ * is no connection, evhttp frees the request at once and no completion
+ * comes.
+ */
+static void send_reply(struct adp_worker *w, struct evhttp_request *http,
+                       int status, const char *reason, struct evbuffer *out)
+{
+    if (evhttp_request_get_connection(http)) {
+        w->writing++;
+        evhttp_request_set_on_complete_cb(http, on_reply_written, w);
+    }
     evhttp_send_reply(http, status, reason, out);
-    if (bev)
-        bufferevent_flush(bev, EV_WRITE, BEV_NORMAL);
 }
 
 static void req_free(struct adp_req *r)
@@ -261,7 +270,7 @@ static void reply_send(struct adp_req *r)
     }
     if (r->status == 401)
         evhttp_add_header(h, "WWW-Authenticate", "Bearer realm=\"vayla\"");
-    send_and_flush(r->http, r->status, reason_phrase(r->status), out);
+    send_reply(w, r->http, r->status, reason_phrase(r->status), out);
     if (out)
         evbuffer_free(out);
     free(text);
@@ -377,8 +386,7 @@ static X509 *peer_cert(struct evhttp_request *http)
 {
     struct evhttp_connection *c = evhttp_request_get_connection(http);
     struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
-    struct bufferevent *under = bev ? bufferevent_get_underlying(bev) : NULL;
-    SSL *ssl = under ? bufferevent_openssl_get_ssl(under) : NULL;
+    SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
 
     if (!ssl || SSL_get_verify_result(ssl) != X509_V_OK)
         return NULL;
@@ -935,7 +943,7 @@ static void handle_metrics(struct adp_req *r)
         return;
     }
     evhttp_add_header(h, "Content-Type", ADP_METRICS_CONTENT_TYPE);
-    send_and_flush(r->http, 200, "OK", out);
+    send_reply(w, r->http, 200, "OK", out);
     evbuffer_free(out);
     adp_metrics_request(w->metrics, r->route, 200, AO_OK,
                         (uint64_t)(now_us() - r->t_start_us));

@@ -158,9 +158,15 @@ static int mkdir_parents(const char *dir)
     return 0;
 }
 
-static int make_certs(const char *dir, char *client_fp, size_t fpsize)
+/*
+ * The test PKI: one CA that signs the simulator's server certificate, the
+ * adapter's SSLAUTH client certificate, the daemon's API server
+ * certificate and the demo caller's client certificate (mTLS).
+ */
+static int make_certs(const char *dir, char *client_fp, char *caller_fp,
+                      size_t fpsize)
 {
-    struct adp_devcert ca = {0}, srv = {0}, cli = {0};
+    struct adp_devcert ca = {0}, srv = {0}, cli = {0}, api = {0}, call = {0};
     char cert[DEV_PATH_MAX], key[DEV_PATH_MAX];
     struct xr_error err;
     int rc = -1;
@@ -171,6 +177,10 @@ static int make_certs(const char *dir, char *client_fp, size_t fpsize)
         adp_devcert_make(ADP_DEVCERT_SERVER, "vayla-sim", &ca, &srv, &err) !=
             XR_OK ||
         adp_devcert_make(ADP_DEVCERT_CLIENT, "vayla-demo", &ca, &cli, &err) !=
+            XR_OK ||
+        adp_devcert_make(ADP_DEVCERT_SERVER, "vayla-api", &ca, &api, &err) !=
+            XR_OK ||
+        adp_devcert_make(ADP_DEVCERT_CLIENT, "demo-caller", &ca, &call, &err) !=
             XR_OK)
         goto out;
     if (join(cert, dir, "ca.pem") || join(key, dir, "ca.key") ||
@@ -186,7 +196,14 @@ static int make_certs(const char *dir, char *client_fp, size_t fpsize)
     if (join(cert, dir, "client.pem") || join(key, dir, "client.key") ||
         adp_devcert_write(&cli, cert, key, &err) != XR_OK)
         goto out;
-    if (adp_devcert_fingerprint(cli.cert, client_fp, fpsize, &err) != XR_OK)
+    if (join(cert, dir, "api.pem") || join(key, dir, "api.key") ||
+        adp_devcert_write(&api, cert, key, &err) != XR_OK)
+        goto out;
+    if (join(cert, dir, "caller.pem") || join(key, dir, "caller.key") ||
+        adp_devcert_write(&call, cert, key, &err) != XR_OK)
+        goto out;
+    if (adp_devcert_fingerprint(cli.cert, client_fp, fpsize, &err) != XR_OK ||
+        adp_devcert_fingerprint(call.cert, caller_fp, fpsize, &err) != XR_OK)
         goto out;
     rc = 0;
 out:
@@ -196,11 +213,13 @@ out:
     adp_devcert_cleanup(&ca);
     adp_devcert_cleanup(&srv);
     adp_devcert_cleanup(&cli);
+    adp_devcert_cleanup(&api);
+    adp_devcert_cleanup(&call);
     return rc;
 }
 
 static int write_configs(const char *dir, long base, const char *client_fp,
-                         const char *token_hash)
+                         const char *caller_fp, const char *token_hash)
 {
     char text[8192];
     int n;
@@ -235,11 +254,31 @@ static int write_configs(const char *dir, long base, const char *client_fp,
         "path = audit.db\n"
         "retention_days = 1826\n"
         "\n"
-        "; API caller 'demo' (daemon): the token is in the file 'token';\n"
-        "; only its SHA-256 belongs in the configuration.\n"
-        "; [caller.demo]\n"
-        "; token_sha256 = %s\n",
-        base, token_hash);
+        "; vayla serve: TLS on 127.0.0.1:%ld (callers may present a client\n"
+        "; certificate from ca.pem) and a UNIX socket in this directory.\n"
+        "[listen]\n"
+        "address = 127.0.0.1\n"
+        "port = %ld\n"
+        "unix_socket = vayla.sock\n"
+        "unix_mode = 0600\n"
+        "tls_cert = api.pem\n"
+        "tls_key = api.key\n"
+        "client_ca = ca.pem\n"
+        "require_client_cert = false\n"
+        "\n"
+        "[api]\n"
+        "threads = 0\n"
+        "drain_timeout_ms = 30000\n"
+        "log_level = info\n"
+        "\n"
+        "; API caller 'demo': the bearer token is in the file 'token' (only\n"
+        "; its SHA-256 is here); the client certificate is caller.pem.\n"
+        "[caller.demo]\n"
+        "token_sha256 = %s\n"
+        "cert_sha256 = %s\n"
+        "allow = vtj_person\n"
+        "redact_protected_addresses = false\n",
+        base, base + 3, base + 3, token_hash, caller_fp);
     if (n < 0 || (size_t)n >= sizeof(text) ||
         write_text(dir, "vayla.conf", 0600, text) != 0)
         return -1;
@@ -282,7 +321,8 @@ static int write_configs(const char *dir, long base, const char *client_fp,
 
 static int dev_init(const char *dir, long base, bool force)
 {
-    char client_fp[96], password[33], token[65], token_hash[65];
+    char client_fp[96], caller_fp[96], password[33], token[65];
+    char token_hash[65];
     char line[80];
     int state, rc = ADP_EXIT_USAGE;
 
@@ -302,7 +342,7 @@ static int dev_init(const char *dir, long base, bool force)
                 strerror(errno));
         return ADP_EXIT_USAGE;
     }
-    if (make_certs(dir, client_fp, sizeof(client_fp)) != 0)
+    if (make_certs(dir, client_fp, caller_fp, sizeof(client_fp)) != 0)
         goto out;
     if (random_text(password, 32) != 0 || random_text(token, 64) != 0) {
         fprintf(stderr, "vayla dev init: no randomness\n");
@@ -315,7 +355,7 @@ static int dev_init(const char *dir, long base, bool force)
     if (write_text(dir, "token", 0600, line) != 0)
         goto out;
     sha256_hex(token, token_hash);
-    if (write_configs(dir, base, client_fp, token_hash) != 0)
+    if (write_configs(dir, base, client_fp, caller_fp, token_hash) != 0)
         goto out;
 
     printf("vayla dev environment written to %s\n"
@@ -323,9 +363,12 @@ static int dev_init(const char *dir, long base, bool force)
            "              (https %ld, http %ld, control 127.0.0.1:%ld)\n"
            "  adapter:    vayla query person 150380-903V --user-id demo-user "
            "--issue demo -c %s/vayla.conf\n"
+           "  daemon:     vayla serve -c %s/vayla.conf\n"
+           "              (https://127.0.0.1:%ld/, %s/vayla.sock)\n"
            "  client certificate SHA-256: %s\n"
            "API token for caller 'demo' (also in %s/token):\n%s\n",
-           dir, dir, base, base + 1, base + 2, dir, client_fp, dir, token);
+           dir, dir, base, base + 1, base + 2, dir, dir, base + 3, dir,
+           client_fp, dir, token);
     rc = ADP_EXIT_OK;
 out:
     OPENSSL_cleanse(password, sizeof(password));

@@ -232,43 +232,59 @@ fail:
 
 /*
  * evhttp in libevent 2.1 has no connection limit and no hook when a
- * connection closes. Every connection therefore gets a pass-through filter
- * bufferevent whose free callback tells us it is gone; above the cap the
- * worker stops accepting until a connection closes.
+ * connection closes. TLS connections (the listener that may face a
+ * network) are counted exactly: each SSL object carries the worker in its
+ * ex_data, and OpenSSL's ex_data free callback runs when evhttp frees the
+ * connection. Above the cap the worker stops accepting until one closes.
+ * Plain TCP and UNIX-socket listeners are for local callers; they and the
+ * TLS listener are protected from descriptor exhaustion by the accept
+ * back-off below. (A pass-through filter bufferevent would count every
+ * kind, but evhttp's own error pages then never leave the filter.)
  */
-static void conn_closed(void *ctx)
-{
-    struct adp_worker *w = ctx;
+static int conn_ex_index = -1;
 
+static void conn_ssl_freed(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+                           long argl, void *argp)
+{
+    struct adp_worker *w = ptr;
+
+    (void)parent;
+    (void)ad;
+    (void)idx;
+    (void)argl;
+    (void)argp;
+    if (!w)
+        return;
     if (w->conns > 0)
         w->conns--;
     adp_metrics_connections_add(w->metrics, -1);
-    if (!w->accepting && !w->draining && w->conns < adp_api_max_conns(w))
+    if (!w->accepting && !w->draining && !w->accept_backoff &&
+        w->conns < adp_api_max_conns(w))
         adp_server_accept(w, true);
 }
 
 static struct bufferevent *bev_new(struct event_base *base, void *arg)
 {
     struct adp_worker *w = arg;
-    struct bufferevent *under = NULL, *bev;
     SSL *ssl;
+    struct bufferevent *bev;
 
-    if (w->gen->tls) {
-        ssl = SSL_new(w->gen->tls);
-        if (!ssl)
-            return NULL;
-        under = bufferevent_openssl_socket_new(
-            base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-            BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-    } else {
-        under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-    }
-    if (!under)
+    if (!w->gen->tls)
+        return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    ssl = SSL_new(w->gen->tls);
+    if (!ssl)
         return NULL;
-    bev = bufferevent_filter_new(under, NULL, NULL, BEV_OPT_CLOSE_ON_FREE,
-                                 conn_closed, w);
+    if (SSL_set_ex_data(ssl, conn_ex_index, w) != 1) {
+        SSL_free(ssl);
+        return NULL;
+    }
+    bev = bufferevent_openssl_socket_new(
+        base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+        BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     if (!bev) {
-        bufferevent_free(under);
+        SSL_free(ssl); /* runs conn_ssl_freed: count it first */
+        w->conns++;
+        adp_metrics_connections_add(w->metrics, 1);
         return NULL;
     }
     w->conns++;
@@ -276,6 +292,45 @@ static struct bufferevent *bev_new(struct event_base *base, void *arg)
     if (w->conns >= adp_api_max_conns(w))
         adp_server_accept(w, false);
     return bev;
+}
+
+/*
+ * accept() failed with something other than EAGAIN, typically EMFILE: the
+ * listening socket stays readable, so without a pause the loop would spin.
+ * Stop accepting for a moment; connections that close free descriptors.
+ */
+/* The worker running on this thread (for callbacks whose argument
+ * belongs to evhttp). */
+static _Thread_local struct adp_worker *this_worker;
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    struct adp_worker *w = this_worker;
+    struct timeval tv = {0, 250000};
+    int e = EVUTIL_SOCKET_ERROR();
+
+    (void)l;
+    (void)arg; /* evhttp's */
+    if (!w)
+        return;
+    if (!w->accept_backoff)
+        adp_log_warn("worker %u: accept failed (%s); pausing new "
+                     "connections",
+                     w->id, evutil_socket_error_to_string(e));
+    w->accept_backoff = true;
+    adp_server_accept(w, false);
+    evtimer_add(w->backoff_ev, &tv);
+}
+
+static void on_backoff_end(evutil_socket_t fd, short what, void *arg)
+{
+    struct adp_worker *w = arg;
+
+    (void)fd;
+    (void)what;
+    w->accept_backoff = false;
+    if (!w->draining && w->conns < adp_api_max_conns(w))
+        adp_server_accept(w, true);
 }
 
 void adp_server_accept(struct adp_worker *w, bool on)
@@ -308,7 +363,8 @@ static void worker_take_posted(struct adp_worker *w)
 
 static void worker_maybe_exit(struct adp_worker *w)
 {
-    if (w->draining && w->in_flight == 0 && w->audit_waiting == 0)
+    if (w->draining && w->in_flight == 0 && w->audit_waiting == 0 &&
+        w->writing == 0)
         event_base_loopexit(w->base, NULL);
 }
 
@@ -409,6 +465,7 @@ static void *worker_main(void *arg)
 {
     struct adp_worker *w = arg;
 
+    this_worker = w;
     event_base_dispatch(w->base);
     return NULL;
 }
@@ -431,7 +488,8 @@ static int worker_setup(struct adp_server *srv, struct adp_worker *w,
     w->http = evhttp_new(w->base);
     w->wake = event_new(w->base, -1, 0, on_wake, w);
     w->drain_ev = evtimer_new(w->base, on_drain_deadline, w);
-    if (!w->http || !w->wake || !w->drain_ev)
+    w->backoff_ev = evtimer_new(w->base, on_backoff_end, w);
+    if (!w->http || !w->wake || !w->drain_ev || !w->backoff_ev)
         return xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "no memory");
     if (adp_auditq_sink_init(&w->audit_sink, w->base, adp_api_on_audit, w,
                              err) != XR_OK)
@@ -444,6 +502,10 @@ static int worker_setup(struct adp_server *srv, struct adp_worker *w,
     tv.tv_usec = (suseconds_t)((cfg->api.read_timeout_ms % 1000) * 1000);
     evhttp_set_timeout_tv(w->http, &tv);
     evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+    /* An oversized body is read and discarded, then answered 413: closing
+     * at once would reset a client that is still sending, which it sees as
+     * a network error instead of a clear answer. */
+    evhttp_set_flags(w->http, EVHTTP_SERVER_LINGERING_CLOSE);
     evhttp_set_default_content_type(w->http, "application/json");
     evhttp_set_bevcb(w->http, bev_new, w);
     evhttp_set_gencb(w->http, adp_api_handle, w);
@@ -465,6 +527,11 @@ static int worker_setup(struct adp_server *srv, struct adp_worker *w,
                                 "cannot accept on the UNIX socket");
         }
     }
+    for (size_t i = 0; i < 2; i++) {
+        if (w->bound[i])
+            evconnlistener_set_error_cb(
+                evhttp_bound_socket_get_listener(w->bound[i]), on_accept_error);
+    }
     w->accepting = true;
     if (pool_new(w, &w->cev, err) != XR_OK)
         return -1;
@@ -485,6 +552,8 @@ static void worker_cleanup(struct adp_worker *w)
         event_free(w->wake);
     if (w->drain_ev)
         event_free(w->drain_ev);
+    if (w->backoff_ev)
+        event_free(w->backoff_ev);
     if (w->base)
         event_base_free(w->base);
     adp_gen_unref(w->gen);
@@ -643,6 +712,9 @@ int adp_server_run(const char *config_path, const char *ready_file)
         adp_log_err("libevent has no pthread support");
         goto out;
     }
+    if (conn_ex_index < 0)
+        conn_ex_index =
+            SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_ssl_freed);
     if (adp_curlev_global_init(&err) != XR_OK) {
         adp_log_err("%s", err.msg);
         goto out;

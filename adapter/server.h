@@ -78,8 +78,11 @@ struct adp_worker {
     _Atomic(struct adp_gen *) posted; /* next generation from main */
     struct event *wake;               /* main -> worker: reload, drain */
     struct event *drain_ev;           /* drain deadline */
-    unsigned conns;                   /* open connections */
+    struct event *backoff_ev;         /* accept back-off timer */
+    bool accept_backoff;              /* accept() failing: paused */
+    unsigned conns;                   /* open TLS connections */
     unsigned in_flight;               /* API requests not yet answered */
+    unsigned writing;                 /* replies evhttp is still writing */
     bool accepting;                   /* listeners enabled */
     bool draining;
     bool audit_ok;             /* last commit succeeded */

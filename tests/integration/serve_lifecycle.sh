@@ -43,13 +43,15 @@ TOKEN="Authorization: Bearer $NEW_TOKEN"
 
 # --- SIGTERM drains in-flight queries -----------------------------------
 it_fault latency:2000
+pids=""
 for n in 1 2 3 4 5; do
     (sv_post "$(sv_person $HETU)" -H "$TOKEN"
      printf '%s\n' "$HCODE" >"$IT_DIR/drain.$n") &
+    pids="$pids $!"
 done
 sleep 1
 sv_stop
-wait
+for p in $pids; do wait "$p"; done
 ok=0
 for n in 1 2 3 4 5; do
     [ "$(cat "$IT_DIR/drain.$n" 2>/dev/null)" = 200 ] && ok=$((ok + 1))
@@ -63,6 +65,7 @@ done
 it_fault latency:50
 sv_start
 : >"$IT_DIR/answered"
+pids=""
 for c in 1 2 3 4; do
     (for n in $(seq 1 40); do
         out=$(curl -sS --max-time 30 --cacert "$ENV/ca.pem" -H "$TOKEN" \
@@ -72,12 +75,13 @@ for c in 1 2 3 4; do
         id=$(printf '%s' "$out" | sed -n 's/.*"message_id":"\([^"]*\)".*/\1/p')
         [ -n "$id" ] && printf '%s\n' "$id" >>"$IT_DIR/answered.$c"
     done) &
+    pids="$pids $!"
 done
 sleep 2
 kill -KILL "$SV_PID"
 wait "$SV_PID" 2>/dev/null
 SV_PID=""
-wait
+for p in $pids; do wait "$p"; done
 cat "$IT_DIR"/answered.* >"$IT_DIR/answered" 2>/dev/null
 total=$(wc -l <"$IT_DIR/answered")
 [ "$total" -gt 0 ] || it_fail "no query was answered before kill -9"
@@ -100,16 +104,18 @@ done <"$IT_DIR/answered"
 if command -v sqlite3 >/dev/null 2>&1; then
     DB=$(sed -n 's/^path = //p' "$ENV/vayla.conf")
     case "$DB" in /*) ;; *) DB="$ENV/$DB" ;; esac
-    cp "$DB" "$IT_DIR/edit.db"
-    sqlite3 "$IT_DIR/edit.db" \
-        "UPDATE records SET purpose = 'changed' WHERE seq = 3;" 2>&1 ||
+    # Work on consistent copies (the WAL holds recent rows). A tamperer
+    # who can write the file can also drop the append-only trigger.
+    sqlite3 "$DB" ".backup '$IT_DIR/edit.db'"
+    sqlite3 "$IT_DIR/edit.db" "DROP TRIGGER records_append_only;
+        UPDATE records SET purpose = 'changed' WHERE seq = 3;" 2>&1 ||
         it_fail "cannot edit the copy"
     "$VAYLA" audit verify --db "$IT_DIR/edit.db" >"$IT_DIR/v1" 2>&1
     rc=$?
     [ "$rc" = 2 ] && grep -q '3' "$IT_DIR/v1" &&
         it_log "ok: edited record detected" ||
         it_fail "edited record: exit $rc: $(cat "$IT_DIR/v1")"
-    cp "$DB" "$IT_DIR/del.db"
+    sqlite3 "$DB" ".backup '$IT_DIR/del.db'"
     sqlite3 "$IT_DIR/del.db" "DELETE FROM records WHERE seq = 5;" 2>&1
     "$VAYLA" audit verify --db "$IT_DIR/del.db" >"$IT_DIR/v2" 2>&1
     rc=$?
