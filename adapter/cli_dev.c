@@ -402,9 +402,9 @@ int cli_dev(int argc, char **argv)
         } else if (!strcmp(argv[i], "--port-base") && i + 1 < argc) {
             errno = 0;
             base = strtol(argv[++i], &end, 10);
-            if (errno || *end || base < 1024 || base > 65533) {
+            if (errno || *end || base < 1024 || base > 65532) {
                 fprintf(stderr,
-                        "vayla dev init: --port-base must be 1024..65533\n");
+                        "vayla dev init: --port-base must be 1024..65532\n");
                 return ADP_EXIT_USAGE;
             }
         } else if (argv[i][0] == '-' || dir) {

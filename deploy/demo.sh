@@ -1,44 +1,69 @@
 #!/bin/sh
-# vayla demo, offline: build a VTJ HenkilonTunnusKysely request envelope,
-# make the answer a provider security server would give (header echoed,
-# requestHash inserted after id), judge it, then judge a tampered copy.
+# vayla demo, end to end on one machine: set up, write a loopback
+# environment (`vayla dev init`: test CA, certificates, VTJ credential),
+# start the security-server simulator, query a test person through TLS
+# with a client certificate (SSLAUTH) exactly as against a real security
+# server, print the result, show the audit record, stop the simulator.
 # Runs on a fresh Debian 12 machine (installs what is missing).
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/deploy/setup.sh" >/dev/null
 vayla="$here/build/adapter/vayla"
+sim="$here/build/tests/sim/vayla-sim"
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+sim_pid=""
+cleanup() {
+    if [ -n "$sim_pid" ]; then
+        kill "$sim_pid" 2>/dev/null || true
+        wait "$sim_pid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
 
-cat >"$work/body.xml" <<'XML'
-<HenkilonTunnusKysely xmlns="http://xml.vrk.fi/ws/vtj/vtjkysely/1"><request><SoSoNimi>PERUSSANOMA 1</SoSoNimi><Kayttajatunnus>demo</Kayttajatunnus><Salasana>not-a-real-password</Salasana><Loppukayttaja>demo.user@example.fi</Loppukayttaja><Henkilotunnus>010190-999W</Henkilotunnus></request></HenkilonTunnusKysely>
-XML
-
-echo "== 1. request envelope (the exact bytes that would be POSTed)"
-"$vayla" envelope \
-    --client SUBSYSTEM:FI-TEST/MUN/0101263-6/vayla-demo \
-    --service SERVICE:FI-TEST/GOV/0245437-2/VTJkysely/HenkilonTunnusKysely/v1 \
-    --user-id demo.user@example.fi --issue "case 2026/123" \
-    --body "$work/body.xml" >"$work/request.xml"
-sed 's#<Salasana>[^<]*</Salasana>#<Salasana>***</Salasana>#' "$work/request.xml"
+echo "== 1. a local environment (vayla dev init)"
+"$vayla" dev init "$work/env" >"$work/init.out"
+sed -n '1p' "$work/init.out"
+ls "$work/env" | tr '\n' ' '
 echo
 
-# A provider security server answers with the same header plus
-# requestHash = base64(SHA-512(request bytes)) right after xrd:id.
-hash=$(openssl dgst -sha512 -binary "$work/request.xml" | base64 -w0)
-sed -e "s#</xrd:id>#</xrd:id><xrd:requestHash algorithmId=\"http://www.w3.org/2001/04/xmlenc\#sha512\">$hash</xrd:requestHash>#" \
-    -e 's#<SOAP-ENV:Body>.*</SOAP-ENV:Body>#<SOAP-ENV:Body><HenkilonTunnusKyselyResponse xmlns="http://xml.vrk.fi/ws/vtj/vtjkysely/1"><response><faultCode>0001</faultCode><faultString>Henkilöä ei löytynyt</faultString></response></HenkilonTunnusKyselyResponse></SOAP-ENV:Body>#' \
-    "$work/request.xml" >"$work/response.xml"
+echo "== 2. the security-server simulator (HTTPS, SSLAUTH), on free ports"
+"$sim" -c "$work/env/sim.conf" --https-port 0 --http-port 0 \
+    --control-port 0 --ready-file "$work/sim.ready" \
+    >"$work/sim.out" 2>"$work/sim.err" &
+sim_pid=$!
+i=0
+while [ ! -s "$work/sim.ready" ]; do
+    i=$((i + 1))
+    if [ "$i" -gt 100 ] || ! kill -0 "$sim_pid" 2>/dev/null; then
+        cat "$work/sim.err" >&2
+        echo "demo: the simulator did not start" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
+port=$(sed -n 's/^https_port=//p' "$work/sim.ready")
+sed -i "s#^url = .*#url = https://127.0.0.1:$port/#" "$work/env/vayla.conf"
+echo "vayla-sim listening on https://127.0.0.1:$port/"
+"$vayla" check-config -c "$work/env/vayla.conf"
 
-echo "== 2. verdict on the security server's answer"
-"$vayla" check-response --request "$work/request.xml" \
-    --response "$work/response.xml" || true
+echo "== 3. vayla query person 150380-903V (a test person)"
+"$vayla" query person 150380-903V --user-id demo.user@example.fi \
+    --issue "demo 2026/1" -c "$work/env/vayla.conf" >"$work/answer.json"
+cat "$work/answer.json"
+echo
 
-echo "== 3. verdict when the request bytes differ from what was hashed"
-sed 's/PERUSSANOMA 1/PERUSSANOMA 2/' "$work/request.xml" >"$work/tampered.xml"
+echo "== 4. a person that is not in VTJ: exit status 4"
 rc=0
-"$vayla" check-response --request "$work/tampered.xml" \
-    --response "$work/response.xml" || rc=$?
-echo "(exit status $rc: 2 = invalid response)"
-[ "$rc" -eq 2 ]
+"$vayla" query person 010100-999N --user-id demo.user@example.fi \
+    --issue "demo 2026/1" -c "$work/env/vayla.conf" >"$work/nf.json" || rc=$?
+cat "$work/nf.json"
+echo "(exit status $rc)"
+[ "$rc" -eq 4 ]
+
+echo "== 5. the audit trail: who asked what about whom, why, and the outcome"
+"$vayla" audit search -c "$work/env/vayla.conf"
+"$vayla" audit verify -c "$work/env/vayla.conf"
+
+grep -q '"outcome":"found"' "$work/answer.json"
 echo "demo: OK"
