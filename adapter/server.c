@@ -470,8 +470,8 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static int worker_setup(struct adp_server *srv, struct adp_worker *w,
-                        struct xr_error *err)
+static enum xr_status worker_setup(struct adp_server *srv, struct adp_worker *w,
+                                   struct xr_error *err)
 {
     const struct adp_config *cfg = w->gen->cfg;
     struct event_config *ec = event_config_new();
@@ -493,7 +493,7 @@ static int worker_setup(struct adp_server *srv, struct adp_worker *w,
         return xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "no memory");
     if (adp_auditq_sink_init(&w->audit_sink, w->base, adp_api_on_audit, w,
                              err) != XR_OK)
-        return -1;
+        return XR_ENOMEM;
     /* Wake-ups from the main thread (reload, drain) go first. */
     event_priority_set(w->wake, 0);
     evhttp_set_max_body_size(w->http, (ev_ssize_t)cfg->api.max_body_bytes);
@@ -533,9 +533,7 @@ static int worker_setup(struct adp_server *srv, struct adp_worker *w,
                 evhttp_bound_socket_get_listener(w->bound[i]), on_accept_error);
     }
     w->accepting = true;
-    if (pool_new(w, &w->cev, err) != XR_OK)
-        return -1;
-    return XR_OK;
+    return pool_new(w, &w->cev, err);
 }
 
 static void worker_cleanup(struct adp_worker *w)
