@@ -430,16 +430,23 @@ static int authenticate(struct adp_req *r)
 static void query_start(struct adp_req *r);
 
 /* Map an exchange that produced no VTJ answer; sets status and body. */
+/* {"code","message","message_id"}: the start of every upstream error. */
+static json_t *upstream_error(const struct adp_req *r, const char *code,
+                              const char *message)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "code", json_string(code));
+    json_object_set_new(o, "message", json_string(message));
+    json_object_set_new(o, "message_id", json_string(xr_request_id(r->xreq)));
+    return o;
+}
+
+/* Map an exchange that produced no VTJ answer; sets status and body. */
 static void answer_transport(struct adp_req *r,
                              const struct adp_xfer_result *res)
 {
-    json_t *o = json_object();
-    const char *code = adp_xfer_class_name(res->cls);
-
-    json_object_set_new(o, "code", json_string(code));
-    json_object_set_new(o, "message", json_string(res->message));
-    json_object_set_new(o, "message_id", json_string(xr_request_id(r->xreq)));
-    r->body = o;
+    r->body = upstream_error(r, adp_xfer_class_name(res->cls), res->message);
     r->status = res->cls == ADP_XFER_TIMEOUT ? 504 : 502;
     r->outcome = AO_TRANSPORT_ERROR;
     adp_metrics_transport_failure(r->w->metrics, res->cls);
@@ -447,15 +454,10 @@ static void answer_transport(struct adp_req *r,
 
 static void answer_fault(struct adp_req *r, const struct xr_fault *f)
 {
-    json_t *o = json_object();
-
-    json_object_set_new(o, "code", json_string("xroad_fault"));
-    json_object_set_new(o, "message",
-                        json_string("the X-Road exchange failed; origin "
-                                    "tells which side"));
-    json_object_set_new(o, "message_id", json_string(xr_request_id(r->xreq)));
-    json_object_set_new(o, "fault", adp_fault_json(f));
-    r->body = o;
+    r->body = upstream_error(r, "xroad_fault",
+                             "the X-Road exchange failed; origin tells "
+                             "which side");
+    json_object_set_new(r->body, "fault", adp_fault_json(f));
     r->status = 502;
     r->outcome = AO_FAULT;
     r->fault_origin = xr_fault_origin_name(f->origin);
@@ -464,15 +466,10 @@ static void answer_fault(struct adp_req *r, const struct xr_fault *f)
 
 static void answer_invalid(struct adp_req *r, const struct xr_error *err)
 {
-    json_t *o = json_object();
-
-    json_object_set_new(o, "code", json_string("invalid_response"));
-    json_object_set_new(o, "message",
-                        json_string("the security server's answer failed "
-                                    "validation"));
-    json_object_set_new(o, "message_id", json_string(xr_request_id(r->xreq)));
-    json_object_set_new(o, "error", adp_error_json(err));
-    r->body = o;
+    r->body = upstream_error(r, "invalid_response",
+                             "the security server's answer failed "
+                             "validation");
+    json_object_set_new(r->body, "error", adp_error_json(err));
     r->status = 502;
     r->outcome = AO_INVALID_RESPONSE;
 }

@@ -113,34 +113,6 @@ static enum xr_status check_header(const struct xr_header *h,
     return XR_OK;
 }
 
-static enum xr_status serialize(xmlDocPtr doc, uint8_t **out, size_t *len,
-                                struct xr_error *err)
-{
-    xmlChar *mem = NULL;
-    int size = 0;
-
-    xmlDocDumpMemoryEnc(doc, &mem, &size, "UTF-8");
-    if (!mem || size <= 0) {
-        if (mem)
-            xmlFree(mem);
-        return xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
-                            "cannot serialise the envelope");
-    }
-    *out = malloc((size_t)size + 1);
-    if (!*out) {
-        xmlFree(mem);
-        return xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
-                            "out of memory");
-    }
-    memcpy(*out, mem, (size_t)size);
-    (*out)[size] = '\0';
-    *len = (size_t)size;
-    /* Bodies carry credentials (VTJ's Salasana): wipe the copy. */
-    OPENSSL_cleanse(mem, (size_t)size);
-    xmlFree(mem);
-    return XR_OK;
-}
-
 /* Allocate a request with its lazy part. */
 static struct xr_request *req_alloc(void)
 {
@@ -247,18 +219,10 @@ enum xr_status xr_request_new(const struct xr_header *hdr, const uint8_t *body,
             goto out;
         }
     }
-    doc = xmlNewDoc(xr__xc("1.0"));
-    if (!doc)
-        goto nomem;
-    env = xmlNewDocNode(doc, NULL, xr__xc("Envelope"), NULL);
-    if (!env)
-        goto nomem;
-    xmlDocSetRootElement(doc, env);
-    soap = xmlNewNs(env, xr__xc(XR_NS_SOAP11), xr__xc("SOAP-ENV"));
-    if (!soap || !xmlNewNs(env, xr__xc(XR_NS_XROAD), xr__xc("xrd")) ||
+    env = xr__envelope_new(&doc, &soap);
+    if (!env || !xmlNewNs(env, xr__xc(XR_NS_XROAD), xr__xc("xrd")) ||
         !xmlNewNs(env, xr__xc(XR_NS_ID), xr__xc("id")))
         goto nomem;
-    xmlSetNs(env, soap);
     header = xmlNewChild(env, soap, xr__xc("Header"), NULL);
     bodyel = xmlNewChild(env, soap, xr__xc("Body"), NULL);
     if (!header || !bodyel)
@@ -276,7 +240,7 @@ enum xr_status xr_request_new(const struct xr_header *hdr, const uint8_t *body,
         goto nomem;
     }
     xmlReconciliateNs(doc, wrapper);
-    rc = serialize(doc, &req->bytes, &req->len, err);
+    rc = xr__xml_serialize(doc, &req->bytes, &req->len, err);
     if (rc != XR_OK)
         goto out;
     rc = req_finish(req, h, err);

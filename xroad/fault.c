@@ -109,8 +109,7 @@ enum xr_status xr_fault_build(const char *code, const char *string,
     xmlDocPtr doc = NULL;
     xmlNodePtr env, body, fault, d, fd;
     xmlNsPtr soap;
-    xmlChar *mem = NULL;
-    int size = 0;
+    uint8_t *bytes = NULL;
     enum xr_status rc;
 
     *out = NULL;
@@ -123,17 +122,9 @@ enum xr_status xr_fault_build(const char *code, const char *string,
                           "the code non-empty");
         goto out;
     }
-    doc = xmlNewDoc(xr__xc("1.0"));
-    if (!doc)
-        goto nomem;
-    env = xmlNewDocNode(doc, NULL, xr__xc("Envelope"), NULL);
+    env = xr__envelope_new(&doc, &soap);
     if (!env)
         goto nomem;
-    xmlDocSetRootElement(doc, env);
-    soap = xmlNewNs(env, xr__xc(XR_NS_SOAP11), xr__xc("SOAP-ENV"));
-    if (!soap)
-        goto nomem;
-    xmlSetNs(env, soap);
     if (hdr) {
         xmlNodePtr h = xmlNewChild(env, soap, xr__xc("Header"), NULL);
         if (!h)
@@ -155,23 +146,14 @@ enum xr_status xr_fault_build(const char *code, const char *string,
         if (!fd)
             goto nomem;
     }
-    xmlDocDumpMemoryEnc(doc, &mem, &size, "UTF-8");
-    if (!mem || size <= 0)
-        goto nomem;
-    *out = malloc((size_t)size + 1);
-    if (!*out)
-        goto nomem;
-    memcpy(*out, mem, (size_t)size);
-    (*out)[size] = '\0';
-    *out_len = (size_t)size;
-    rc = XR_OK;
+    rc = xr__xml_serialize(doc, &bytes, out_len, err);
+    if (rc == XR_OK)
+        *out = (char *)bytes;
     goto out;
 nomem:
     rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
                       "out of memory building a fault");
 out:
-    if (mem)
-        xmlFree(mem);
     if (doc)
         xmlFreeDoc(doc);
     return rc;

@@ -57,6 +57,21 @@ XR_HIDDEN enum xr_status xr__xml_parse(const uint8_t *buf, size_t len,
                                        const struct xr_limits *lim,
                                        xmlDocPtr *out, struct xr_error *err);
 
+/*
+ * Serialise doc as UTF-8 (with the XML declaration) into a new
+ * NUL-terminated buffer (*out, free()); libxml2's own copy is wiped, as
+ * bodies may carry credentials. Errors: XR_ENOMEM.
+ */
+XR_HIDDEN enum xr_status xr__xml_serialize(xmlDocPtr doc, uint8_t **out,
+                                           size_t *len, struct xr_error *err);
+
+/*
+ * A new document whose root is an empty SOAP-ENV:Envelope; *soap is the
+ * SOAP namespace. Returns the Envelope, or NULL when out of memory (*doc
+ * may then still need xmlFreeDoc()).
+ */
+XR_HIDDEN xmlNodePtr xr__envelope_new(xmlDocPtr *doc, xmlNsPtr *soap);
+
 /* True when node is an element with this namespace URI and local name. */
 XR_HIDDEN bool xr__xml_is(const xmlNode *node, const char *ns,
                           const char *name);

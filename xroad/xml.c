@@ -12,6 +12,7 @@
 #include <libxml/parser.h>
 #include <libxml/SAX2.h>
 #include <libxml/xmlerror.h>
+#include <openssl/crypto.h>
 
 #include "internal.h"
 
@@ -299,4 +300,51 @@ enum xr_status xr__xml_text(const xmlNode *node, char *out, size_t size,
         out[e - b] = '\0';
     }
     return XR_OK;
+}
+
+enum xr_status xr__xml_serialize(xmlDocPtr doc, uint8_t **out, size_t *len,
+                                 struct xr_error *err)
+{
+    xmlChar *mem = NULL;
+    int size = 0;
+
+    xmlDocDumpMemoryEnc(doc, &mem, &size, "UTF-8");
+    if (!mem || size <= 0) {
+        if (mem)
+            xmlFree(mem);
+        return xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
+                            "cannot serialise the envelope");
+    }
+    *out = malloc((size_t)size + 1);
+    if (!*out) {
+        xmlFree(mem);
+        return xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
+                            "out of memory");
+    }
+    memcpy(*out, mem, (size_t)size);
+    (*out)[size] = '\0';
+    *len = (size_t)size;
+    /* Bodies carry credentials (VTJ's Salasana): wipe the copy. */
+    OPENSSL_cleanse(mem, (size_t)size);
+    xmlFree(mem);
+    return XR_OK;
+}
+
+xmlNodePtr xr__envelope_new(xmlDocPtr *doc, xmlNsPtr *soap)
+{
+    xmlNodePtr env;
+
+    *soap = NULL;
+    *doc = xmlNewDoc(xr__xc("1.0"));
+    if (!*doc)
+        return NULL;
+    env = xmlNewDocNode(*doc, NULL, xr__xc("Envelope"), NULL);
+    if (!env)
+        return NULL;
+    xmlDocSetRootElement(*doc, env);
+    *soap = xmlNewNs(env, xr__xc(XR_NS_SOAP11), xr__xc("SOAP-ENV"));
+    if (!*soap)
+        return NULL;
+    xmlSetNs(env, *soap);
+    return env;
 }
