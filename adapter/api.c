@@ -123,8 +123,9 @@ struct adp_req {
     int64_t upstream_us; /* summed over exchanges, -1 = none */
     int64_t audit_us;    /* time spent waiting for durability */
     int64_t wait_since_us;
-    /* Waiting for the audit store. */
+    /* Waiting for the audit store, then for a connection. */
     req_step_fn *on_durable;
+    struct adp_req *up_next;
     /* The query. */
     struct vtj_query q;
     char subject[16];
@@ -428,6 +429,7 @@ static int authenticate(struct adp_req *r)
  */
 
 static void query_start(struct adp_req *r);
+static void upstream_pump(struct adp_worker *w);
 
 /* Map an exchange that produced no VTJ answer; sets status and body. */
 /* {"code","message","message_id"}: the start of every upstream error. */
@@ -618,9 +620,10 @@ static void query_xfer_done(struct adp_xfer *x,
     xr_response_free(resp);
     adp_xfer_free(r->xfer);
     r->xfer = NULL;
+    upstream_pump(r->w);
 }
 
-static void query_intent_durable(struct adp_req *r)
+static void upstream_start(struct adp_req *r)
 {
     const struct adp_config *cfg = r->gen->cfg;
     struct adp_xfer_opts opts;
@@ -644,6 +647,36 @@ static void query_intent_durable(struct adp_req *r)
         answer_transport(r, &res);
         query_record_outcome(r, NULL, 0, "transport_error", NULL, NULL, 0);
     }
+}
+
+/*
+ * Start queued exchanges while the pool has room. A query waiting here
+ * holds no libcurl handle and no buffers, so thousands can wait on a slow
+ * security server for a few kilobytes each.
+ */
+static void upstream_pump(struct adp_worker *w)
+{
+    while (w->up_head &&
+           adp_curlev_active(w->cev) < adp_server_ss_connections(w)) {
+        struct adp_req *r = w->up_head;
+        w->up_head = r->up_next;
+        if (!w->up_head)
+            w->up_tail = NULL;
+        upstream_start(r);
+    }
+}
+
+static void query_intent_durable(struct adp_req *r)
+{
+    struct adp_worker *w = r->w;
+
+    r->up_next = NULL;
+    if (w->up_tail)
+        w->up_tail->up_next = r;
+    else
+        w->up_head = r;
+    w->up_tail = r;
+    upstream_pump(w);
 }
 
 /* Build the envelope and record the intent. */

@@ -110,6 +110,8 @@ static const struct key_def keys[] = {
      3600000, false},
     {"security_server", "max_response_bytes", KT_SIZE,
      OFF(ss.max_response_bytes), NO_HAS, 1024, 1024LL * 1024 * 1024, false},
+    {"security_server", "max_connections", KT_UINT, OFF(ss.max_connections),
+     NO_HAS, 1, 65536, false},
     {"security_server", "allow_missing_request_hash", KT_BOOL,
      OFF(ss.allow_missing_request_hash), NO_HAS, 0, 0, false},
 
@@ -1348,6 +1350,7 @@ static enum xr_status load_text(const char *path, const char *text, size_t len,
     cfg->ss.connect_timeout_ms = ADP_CONFIG_CONNECT_TIMEOUT_MS_DEFAULT;
     cfg->ss.timeout_ms = ADP_CONFIG_TIMEOUT_MS_DEFAULT;
     cfg->ss.max_response_bytes = ADP_CONFIG_MAX_RESPONSE_BYTES_DEFAULT;
+    cfg->ss.max_connections = ADP_CONFIG_SS_CONNECTIONS_DEFAULT;
     cfg->vtj.follow_passivated = true;
     cfg->audit.retention_days = ADP_CONFIG_AUDIT_RETENTION_DEFAULT;
     cfg->listen.port = ADP_CONFIG_LISTEN_PORT_DEFAULT;

@@ -39,6 +39,7 @@
 #define ADP_CONFIG_CONNECT_TIMEOUT_MS_DEFAULT 5000u
 #define ADP_CONFIG_TIMEOUT_MS_DEFAULT         120000u
 #define ADP_CONFIG_MAX_RESPONSE_BYTES_DEFAULT (16u * 1024u * 1024u)
+#define ADP_CONFIG_SS_CONNECTIONS_DEFAULT     256u /* whole process */
 #define ADP_CONFIG_VTJ_PRODUCT_DEFAULT        "PERUSSANOMA 3"
 #define ADP_CONFIG_AUDIT_RETENTION_DEFAULT    1826u /* days, 5 years */
 
@@ -77,6 +78,8 @@ struct adp_config_ss {
     long connect_timeout_ms;          /* 100 .. 600000 */
     long timeout_ms;                  /* total deadline, 1000 .. 3600000 */
     size_t max_response_bytes;        /* 1024 .. 1 GiB */
+    unsigned max_connections;         /* to the SS, whole daemon: queries beyond
+                                         wait in vayla's queue (1 .. 65536) */
     bool allow_missing_request_hash;
 };
 

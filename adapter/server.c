@@ -409,8 +409,8 @@ static enum xr_status pool_new(struct adp_worker *w, struct adp_curlev **out,
     struct adp_curlev_opts co;
 
     memset(&co, 0, sizeof(co));
-    co.max_host_connections = ADP_WORKER_SS_CONNECTIONS;
-    co.max_total_connections = ADP_WORKER_SS_CONNECTIONS;
+    co.max_host_connections = (long)adp_server_ss_connections(w);
+    co.max_total_connections = (long)adp_server_ss_connections(w);
     return adp_curlev_new(w->base, &co, out, err);
 }
 
@@ -423,6 +423,12 @@ static void pools_reap(struct adp_worker *w)
             w->retired[i] = NULL;
         }
     }
+}
+
+unsigned adp_server_ss_connections(const struct adp_worker *w)
+{
+    unsigned n = w->gen->cfg->ss.max_connections / w->srv->nworkers;
+    return n > 0 ? n : 1;
 }
 
 struct adp_curlev *adp_server_pool(struct adp_worker *w,

@@ -30,8 +30,7 @@
 #include "auditq.h"
 #include "config.h"
 
-#define ADP_WORKERS_MAX           64u
-#define ADP_WORKER_SS_CONNECTIONS 256 /* to the security server, per worker */
+#define ADP_WORKERS_MAX 64u
 
 struct adp_audit;
 struct adp_curlev;
@@ -89,6 +88,8 @@ struct adp_worker {
     uint64_t req_seq;          /* request ids */
     struct adp_req *wait_head; /* requests waiting for durability */
     struct adp_req *wait_tail;
+    struct adp_req *up_head; /* queries waiting for a connection */
+    struct adp_req *up_tail;
     struct adp_probe probe;
     struct adp_req *probe_waiters; /* /readyz requests on the probe */
 };
@@ -118,6 +119,9 @@ struct adp_server {
  */
 struct adp_curlev *adp_server_pool(struct adp_worker *w,
                                    const struct adp_xfer_opts *opts);
+
+/* This worker's share of [security_server] max_connections (>= 1). */
+unsigned adp_server_ss_connections(const struct adp_worker *w);
 
 /* Enable or disable accepting new connections on a worker's listeners. */
 void adp_server_accept(struct adp_worker *w, bool on);
