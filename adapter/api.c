@@ -117,7 +117,6 @@ struct adp_req {
     enum req_kind kind;
     enum adp_metrics_route route;
     char id[32];
-    char caller_id[ADP_CALLER_SUBJECT_MAX + 16]; /* for audit and logs */
     struct adp_caller *caller; /* borrowed from gen (rate is mutable) */
     int64_t t_start_us;
     int64_t upstream_us; /* summed over exchanges, -1 = none */
@@ -281,7 +280,7 @@ static void reply_send(struct adp_req *r)
     if (r->kind == RK_PERSON) {
         memset(&lr, 0, sizeof(lr));
         lr.req_id = r->id;
-        lr.caller = r->caller_id[0] ? r->caller_id : NULL;
+        lr.caller = r->caller ? r->caller->name : NULL;
         lr.method = "POST";
         lr.path = API_PERSON_PATH;
         lr.status = r->status;
@@ -421,7 +420,6 @@ static int authenticate(struct adp_req *r)
                "no valid client certificate or bearer token");
         return -1;
     }
-    snprintf(r->caller_id, sizeof(r->caller_id), "%s", r->caller->name);
     return 0;
 }
 
@@ -718,7 +716,7 @@ static void query_start(struct adp_req *r)
     xr_id_format(&hdr->service, false, service, sizeof(service));
     memset(&in, 0, sizeof(in));
     in.time_ms = wall_ms();
-    in.caller = r->caller_id;
+    in.caller = r->caller->name; /* lives in r->gen */
     in.end_user = r->end_user;
     in.purpose = r->purpose;
     in.service = service;
