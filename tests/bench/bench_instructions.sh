@@ -1,0 +1,61 @@
+#!/bin/bash
+# Instructions per query of `vayla serve` (valgrind callgrind): unlike CPU
+# time on a shared machine, the count repeats run after run, so it is the
+# figure to compare between commits. One worker, N sequential queries
+# after a warm-up, counted from a zeroed profile.
+#
+#   tests/bench/bench_instructions.sh [BUILD_DIR] [N]
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${1:-$root/build}
+n=${2:-100}
+VAYLA=$build/adapter/vayla
+SIM=$build/tests/sim/vayla-sim
+for t in valgrind callgrind_control callgrind_annotate curl "$VAYLA" "$SIM"; do
+    command -v "$t" >/dev/null 2>&1 || { echo "bench: $t not found"; exit 1; }
+done
+W=$(mktemp -d /tmp/vayla-ir.XXXXXX)
+SIM_PID=""
+SV_PID=""
+cleanup() {
+    [ -n "$SV_PID" ] && kill "$SV_PID" 2>/dev/null
+    [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null
+    wait 2>/dev/null
+    rm -rf "$W"
+}
+trap cleanup EXIT
+
+"$VAYLA" dev init "$W/env" >/dev/null || exit 1
+ENV=$W/env
+sed -i -e 's/^connection = .*/connection = NOSSL/' -e '/^message_log/d' "$ENV/sim.conf"
+sed -i '/^tls_cert = /d;/^tls_key = /d;/^client_ca = /d;/^require_client_cert = /d' "$ENV/vayla.conf"
+sed -i 's/^threads = .*/threads = 1/; s/^port = .*/port = 0/' "$ENV/vayla.conf"
+"$SIM" -c "$ENV/sim.conf" --https-port 0 --http-port 0 --control-port 0 \
+    --ready-file "$W/sim.ready" >/dev/null 2>&1 &
+SIM_PID=$!
+for _ in $(seq 1 100); do [ -s "$W/sim.ready" ] && break; sleep 0.1; done
+sed -i "s#^url = .*#url = http://127.0.0.1:$(sed -n 's/^http_port=//p' "$W/sim.ready")/#" "$ENV/vayla.conf"
+
+valgrind --tool=callgrind --callgrind-out-file="$W/cg.out" \
+    "$VAYLA" serve -c "$ENV/vayla.conf" --ready-file "$W/serve.ready" \
+    >/dev/null 2>"$W/serve.err" &
+SV_PID=$!
+for _ in $(seq 1 600); do [ -s "$W/serve.ready" ] && break; sleep 0.1; done
+port=$(sed -n 's/^tcp_port=//p' "$W/serve.ready")
+query() {
+    curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $(cat "$ENV/token")" \
+        -H 'Content-Type: application/json' \
+        -d '{"hetu":"150380-903V","end_user":"bench.user","purpose":"benchmark"}' \
+        "http://127.0.0.1:$port/v1/vtj/person"
+}
+for _ in $(seq 1 20); do query >/dev/null; done
+callgrind_control --zero "$SV_PID" >/dev/null 2>&1
+ok=0
+for _ in $(seq 1 "$n"); do [ "$(query)" = 200 ] && ok=$((ok + 1)); done
+callgrind_control --dump "$SV_PID" >/dev/null 2>&1
+sleep 1
+total=$(callgrind_annotate "$W"/cg.out.* 2>/dev/null |
+    sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d , | head -n 1)
+echo "vayla serve: $n sequential queries ($ok answered 200)"
+echo "instructions per query: $((total / n)) (callgrind Ir, whole process)"
