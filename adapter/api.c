@@ -799,6 +799,9 @@ static void handle_person(struct adp_req *r)
     }
     doc = json_loadb((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len,
                      JSON_REJECT_DUPLICATES, &jerr);
+    /* The body is parsed: give its buffer back now rather than holding it
+     * while the query waits for the security server. */
+    evbuffer_drain(in, len);
     if (!doc || !json_is_object(doc)) {
         reject(r, ADP_REJECT_BAD_REQUEST, 400, "malformed_json",
                doc ? "the body must be a JSON object" : jerr.text);
