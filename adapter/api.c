@@ -449,6 +449,10 @@ static void answer_transport(struct adp_req *r,
     r->body = upstream_error(r, adp_xfer_class_name(res->cls), res->message);
     r->status = res->cls == ADP_XFER_TIMEOUT ? 504 : 502;
     r->outcome = AO_TRANSPORT_ERROR;
+    /* The access line says transport_error; this says which and why
+     * (transport messages carry no personal data or secrets). */
+    adp_log_warn("request %s: %s: %s", r->id, adp_xfer_class_name(res->cls),
+                 res->message);
     adp_metrics_transport_failure(r->w->metrics, res->cls);
 }
 

@@ -190,6 +190,8 @@ grep -E "Socket errors|Non-2xx" "$W/wrk3" | sed 's/^ */   wrk: /'
 grep -c '"code"' "$W/serve.err" >/dev/null 2>&1 || true
 sed -n 's/.*status=\([0-9]*\) outcome=\([a-z_]*\).*/\1 \2/p' "$W/serve.err" |
     sort | uniq -c | sort -rn | head -5 | sed 's/^/   answers: /'
+sed -n 's/.*warn: request [^ ]*: \(.*\)/\1/p' "$W/serve.err" | sort | uniq -c |
+    sort -rn | head -3 | sed 's/^/   transport: /'
 echo
 
 # ---- 3. start-up ------------------------------------------------------------
