@@ -36,6 +36,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "services/vtj.h"
+#include "util.h"
 #include "xfer.h"
 
 #define API_PERSON_PATH     "/v1/vtj/person"
@@ -148,14 +149,6 @@ struct adp_req {
     struct adp_req *probe_next;
 };
 
-static int64_t now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static int64_t wall_ms(void)
 {
     struct timespec ts;
@@ -249,7 +242,7 @@ static void reply_send(struct adp_req *r)
     struct evkeyvalq *h = evhttp_request_get_output_headers(r->http);
     struct evbuffer *out = evbuffer_new();
     struct adp_log_req lr;
-    int64_t dur = now_us() - r->t_start_us;
+    int64_t dur = adp_mono_us() - r->t_start_us;
     char *text = NULL;
     char ra[16];
 
@@ -317,6 +310,16 @@ static void reply_error(struct adp_req *r, int status, const char *code,
     reply_send(r);
 }
 
+/* A request that could not be built: 422 for bad input values, 503 when
+ * the daemon ran out of memory (not the caller's fault). */
+static void reply_input_error(struct adp_req *r, const struct xr_error *err)
+{
+    if (err->code == XR_ENOMEM)
+        reply_error(r, 503, "out_of_memory", "out of memory", AO_REJECTED);
+    else
+        reply_error(r, 422, err->reason, err->msg, AO_REJECTED);
+}
+
 static void reject(struct adp_req *r, enum adp_metrics_reject why, int status,
                    const char *code, const char *message)
 {
@@ -341,7 +344,7 @@ void adp_api_on_audit(const struct adp_auditq_done *d, void *arg)
     struct adp_req *r = d->ctx;
 
     w->audit_waiting--;
-    r->audit_us += now_us() - r->wait_since_us;
+    r->audit_us += adp_mono_us() - r->wait_since_us;
     if (!d->ok) {
         adp_log_err("request %s: audit record not durable: %s", r->id, d->msg);
         json_decref(r->body);
@@ -359,11 +362,11 @@ static void audit_submit(struct adp_req *r, const struct adp_audit_intent *in,
 {
     struct adp_worker *w = r->w;
     struct xr_error err;
-    int64_t deadline = adp_now_ms() + limit_ms;
+    int64_t deadline = adp_mono_ms() + limit_ms;
     enum xr_status rc;
 
     r->on_durable = next;
-    r->wait_since_us = now_us();
+    r->wait_since_us = adp_mono_us();
     if (in)
         rc = adp_auditq_intent(w->srv->auditq, in, deadline, &w->audit_sink, r,
                                &err);
@@ -371,6 +374,8 @@ static void audit_submit(struct adp_req *r, const struct adp_audit_intent *in,
         rc = adp_auditq_outcome(w->srv->auditq, out, deadline, &w->audit_sink,
                                 r, &err);
     if (rc != XR_OK) {
+        adp_log_err("request %s: cannot submit the audit record: %s", r->id,
+                    err.msg);
         json_decref(r->body);
         r->body = NULL;
         audit_unavailable(r);
@@ -695,7 +700,7 @@ static void query_start(struct adp_req *r)
     uint8_t req_digest[64];
 
     if (vtj_request_body(&r->q, &cred, &body, &body_len, &err) != XR_OK) {
-        reply_error(r, 422, err.reason, err.msg, AO_REJECTED);
+        reply_input_error(r, &err);
         return;
     }
     hdr = malloc(sizeof(*hdr));
@@ -714,7 +719,7 @@ static void query_start(struct adp_req *r)
     }
     if (xr_request_new(hdr, (const uint8_t *)body, body_len, &r->xreq, &err) !=
         XR_OK) {
-        reply_error(r, 422, err.reason, err.msg, AO_REJECTED);
+        reply_input_error(r, &err);
         goto out;
     }
     xr_id_format(&hdr->service, false, service, sizeof(service));
@@ -873,7 +878,7 @@ static void handle_person(struct adp_req *r)
     r->q.refuse_temporary = !strcmp(cfg->vtj.service.instance, "FI");
     /* Every input is checked before anything is recorded or sent. */
     if (vtj_query_check(&r->q, &err) != XR_OK) {
-        reply_error(r, 422, err.reason, err.msg, AO_REJECTED);
+        reply_input_error(r, &err);
         goto out;
     }
     query_start(r);
@@ -918,7 +923,7 @@ static void probe_done(struct adp_xfer *x, const struct adp_xfer_result *res,
         res->cls == ADP_XFER_OK || res->cls == ADP_XFER_HTTP_STATUS;
     snprintf(w->probe.detail, sizeof(w->probe.detail), "%s",
              adp_xfer_class_name(res->cls));
-    w->probe.checked_ms = adp_now_ms();
+    w->probe.checked_ms = adp_mono_ms();
     w->probe.running = false;
     w->probe.xfer = NULL;
     adp_xfer_free(x);
@@ -937,7 +942,7 @@ static void handle_readyz(struct adp_req *r)
     struct xr_error err;
 
     if (w->probe.checked_ms &&
-        adp_now_ms() - w->probe.checked_ms < API_PROBE_TTL_MS) {
+        adp_mono_ms() - w->probe.checked_ms < API_PROBE_TTL_MS) {
         readyz_answer(r);
         return;
     }
@@ -981,7 +986,7 @@ static void handle_metrics(struct adp_req *r)
     send_reply(w, r->http, 200, "OK", out);
     evbuffer_free(out);
     adp_metrics_request(w->metrics, r->route, 200, AO_OK,
-                        (uint64_t)(now_us() - r->t_start_us));
+                        (uint64_t)(adp_mono_us() - r->t_start_us));
     if (r->in_flight) {
         w->in_flight--;
         adp_metrics_in_flight_add(w->metrics, -1);
@@ -1009,7 +1014,7 @@ void adp_api_handle(struct evhttp_request *http, void *arg)
     r->w = w;
     r->gen = adp_gen_ref(w->gen);
     r->http = http;
-    r->t_start_us = now_us();
+    r->t_start_us = adp_mono_us();
     r->upstream_us = -1;
     r->route = ADP_ROUTE_UNMATCHED;
     snprintf(r->id, sizeof(r->id), "%lx-%02x-%06llx", (long)getpid(), w->id,

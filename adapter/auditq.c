@@ -12,6 +12,7 @@
 #include "auditq.h"
 #include "log.h"
 #include "metrics.h"
+#include "util.h"
 
 #define AUDITQ_RETRY_MS 200
 
@@ -46,22 +47,6 @@ struct adp_auditq {
     struct adp_auditq_item *w_head; /* appended, waiting to be durable */
     struct adp_auditq_item *w_tail;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* ---- copying a record into one allocation ------------------------------ */
 
@@ -219,12 +204,12 @@ static void append_all(struct adp_auditq *q, struct adp_auditq_item *list)
 static bool commit(struct adp_auditq *q)
 {
     struct xr_error err;
-    int64_t t0 = mono_us();
+    int64_t t0 = adp_mono_us();
     enum xr_status rc = adp_audit_commit(q->a, &err);
     struct adp_auditq_item **pp, *it;
 
     if (q->metrics)
-        adp_metrics_audit_commit(q->metrics, (uint64_t)(mono_us() - t0));
+        adp_metrics_audit_commit(q->metrics, (uint64_t)(adp_mono_us() - t0));
     if (rc == XR_OK) {
         uint64_t durable = adp_audit_durable(q->a);
         if (!atomic_exchange(&q->healthy, true))
@@ -242,7 +227,7 @@ static bool commit(struct adp_auditq *q)
     /* The rows stay in the store's batch and are retried; the requests
      * that cannot wait any longer are told now. */
     {
-        int64_t now = mono_ms();
+        int64_t now = adp_mono_ms();
         struct adp_auditq_item *prev = NULL;
         pp = &q->w_head;
         while ((it = *pp) != NULL) {

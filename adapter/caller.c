@@ -9,14 +9,7 @@
 #include <openssl/evp.h>
 
 #include "caller.h"
-
-static int64_t now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
+#include "util.h"
 
 void adp_rate_init(struct adp_rate *r, double per_second, double burst)
 {
@@ -24,7 +17,7 @@ void adp_rate_init(struct adp_rate *r, double per_second, double burst)
     r->per_second = per_second > 0 ? per_second : 0;
     r->burst = burst > 0 ? burst : (per_second > 1 ? per_second : 1);
     r->tokens = r->burst;
-    r->last_us = now_us();
+    r->last_us = adp_mono_us();
 }
 
 void adp_rate_cleanup(struct adp_rate *r)
@@ -39,7 +32,7 @@ bool adp_rate_take(struct adp_rate *r, unsigned *retry_after_s)
 
     if (r->per_second <= 0)
         return true;
-    t = now_us();
+    t = adp_mono_us();
     pthread_mutex_lock(&r->lock);
     r->tokens += (double)(t - r->last_us) * r->per_second / 1e6;
     if (r->tokens > r->burst)
@@ -144,35 +137,7 @@ bool adp_caller_allows(const struct adp_caller *c, enum adp_op op,
     return false;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 bool adp_hex_sha256(const char *text, uint8_t out[ADP_SHA256_LEN])
 {
-    size_t o = 0;
-    int hi = -1;
-
-    for (const char *p = text; *p; p++) {
-        int v;
-        if (*p == ':')
-            continue;
-        v = hexval(*p);
-        if (v < 0 || o == ADP_SHA256_LEN)
-            return false;
-        if (hi < 0) {
-            hi = v;
-        } else {
-            out[o++] = (uint8_t)((hi << 4) | v);
-            hi = -1;
-        }
-    }
-    return o == ADP_SHA256_LEN && hi < 0;
+    return adp_hex_decode(text, out, ADP_SHA256_LEN);
 }

@@ -21,6 +21,7 @@
 
 #include "audit.h"
 #include "cli.h"
+#include "util.h"
 #include "config.h"
 
 #define RETENTION_VTJ_MIN_DAYS 1826u /* five years (vtjkysely.md §12) */
@@ -101,28 +102,6 @@ static int fail(const char *what, const struct xr_error *err)
     return ADP_EXIT_USAGE;
 }
 
-static void hex(const uint8_t *p, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 0x0f];
-    }
-    out[2 * n] = '\0';
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
     char *end = NULL;
@@ -150,16 +129,10 @@ static bool parse_anchor(const char *s, struct adp_audit_anchor *an)
     n = (size_t)(colon - s);
     memcpy(seq, s, n);
     seq[n] = '\0';
-    if (!parse_u64(seq, 1, INT64_MAX, &an->seq) ||
-        strlen(colon + 1) != 2 * ADP_AUDIT_HASH_LEN)
-        return false;
-    for (size_t i = 0; i < ADP_AUDIT_HASH_LEN; i++) {
-        int hi = hexval(colon[1 + 2 * i]), lo = hexval(colon[2 + 2 * i]);
-        if (hi < 0 || lo < 0)
-            return false;
-        an->hash[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return true;
+    /* The hash as verify prints it: 64 hex digits, no colons. */
+    return parse_u64(seq, 1, INT64_MAX, &an->seq) &&
+           strlen(colon + 1) == 2 * ADP_AUDIT_HASH_LEN &&
+           adp_hex_decode(colon + 1, an->hash, ADP_AUDIT_HASH_LEN);
 }
 
 /* Is `name` one of the space-separated words of `list`? */
@@ -404,7 +377,7 @@ static int cmd_verify(int argc, char **argv)
         rc = fail("verify", &err);
         goto out;
     }
-    hex(rep.head_hash, ADP_AUDIT_HASH_LEN, head);
+    adp_hex_encode(rep.head_hash, ADP_AUDIT_HASH_LEN, head);
     if (o.json) {
         j = json_pack(
             "{s:b, s:o, s:o, s:s, s:I, s:I, s:I, s:s, s:I, s:I, "
@@ -477,7 +450,7 @@ static json_t *jdigest(const uint8_t *p, size_t n)
 
     if (!p)
         return json_null();
-    hex(p, n, buf);
+    adp_hex_encode(p, n, buf);
     return json_string(buf);
 }
 

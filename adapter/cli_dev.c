@@ -19,6 +19,7 @@
 #include <openssl/rand.h>
 
 #include "cli.h"
+#include "util.h"
 #include "devcert.h"
 
 #define DEV_PORT_BASE_DEFAULT 18440L
@@ -120,18 +121,12 @@ static int random_text(char *out, size_t len)
 
 static void sha256_hex(const char *s, char out[65])
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
 
     out[0] = '\0';
-    if (EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL) != 1 || n != 32)
-        return;
-    for (unsigned int i = 0; i < n; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = '\0';
+    if (EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL) == 1 && n == 32)
+        adp_hex_encode(md, n, out);
 }
 
 /* mkdir -p with mode 0700 for the directories it creates. */

@@ -393,39 +393,6 @@ static bool parse_bool(const char *s, bool *out)
     return false;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* 64 hex digits, optionally as 32 colon-separated pairs. */
-static bool parse_pin(const char *s, uint8_t out[ADP_PIN_SHA256_LEN])
-{
-    size_t n = 0;
-    bool colons = strchr(s, ':') != NULL;
-
-    while (*s && n < ADP_PIN_SHA256_LEN) {
-        int hi = hexval((unsigned char)s[0]);
-        int lo = hi < 0 ? -1 : hexval((unsigned char)s[1]);
-        if (hi < 0 || lo < 0)
-            return false;
-        out[n++] = (uint8_t)(hi * 16 + lo);
-        s += 2;
-        if (colons && n < ADP_PIN_SHA256_LEN) {
-            if (*s != ':')
-                return false;
-            s++;
-        }
-    }
-    return n == ADP_PIN_SHA256_LEN && *s == '\0';
-}
-
 static bool valid_envname(const char *s)
 {
     if (!(isalpha((unsigned char)s[0]) || s[0] == '_'))
@@ -886,7 +853,7 @@ static bool parse_value(struct parse_state *st, const struct key_def *k,
         *(char **)field = dup_or_oom(st, value);
         return true;
     case KT_SHA256:
-        if (!parse_pin(value, (uint8_t *)field)) {
+        if (!adp_hex_decode(value, (uint8_t *)field, ADP_PIN_SHA256_LEN)) {
             problem(st, st->lineno, kname,
                     "must be a SHA-256 fingerprint: 64 hex digits, "
                     "optionally in colon-separated pairs");

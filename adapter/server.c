@@ -34,14 +34,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "server.h"
-
-int64_t adp_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "util.h"
 
 struct adp_gen *adp_gen_ref(struct adp_gen *g)
 {
@@ -695,7 +688,7 @@ int adp_server_run(const char *config_path, const char *ready_file)
     struct xr_error err;
     const struct adp_config *cfg;
     unsigned started = 0;
-    int64_t t0 = adp_now_ms();
+    int64_t t0 = adp_mono_ms();
     int status = 1;
 
     memset(&srv, 0, sizeof(srv));
@@ -813,7 +806,7 @@ int adp_server_run(const char *config_path, const char *ready_file)
     if (write_ready_file(&srv, cfg) != 0)
         adp_log_warn("cannot write the ready file %s", ready_file);
     adp_log_info("ready in %lld ms: %u workers%s%s%s",
-                 (long long)(adp_now_ms() - t0), srv.nworkers,
+                 (long long)(adp_mono_ms() - t0), srv.nworkers,
                  cfg->listen.address ? ", TCP " : "",
                  cfg->listen.address ? cfg->listen.address : "",
                  cfg->listen.tls_cert ? " (TLS)" : "");

@@ -138,7 +138,4 @@ void adp_server_worker_idle_check(struct adp_worker *w);
  */
 int adp_server_run(const char *config_path, const char *ready_file);
 
-/* Monotonic milliseconds. */
-int64_t adp_now_ms(void);
-
 #endif

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -87,4 +88,58 @@ void adp_secret_free(char *s)
         return;
     OPENSSL_cleanse(s, strlen(s));
     free(s);
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+bool adp_hex_decode(const char *text, uint8_t *out, size_t n)
+{
+    bool colons = strchr(text, ':') != NULL;
+    const char *s = text;
+
+    for (size_t i = 0; i < n; i++) {
+        int hi, lo;
+        if (i > 0 && colons && *s++ != ':')
+            return false;
+        hi = hexval(s[0]);
+        lo = hi < 0 ? -1 : hexval(s[1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        out[i] = (uint8_t)(hi << 4 | lo);
+        s += 2;
+    }
+    return *s == '\0';
+}
+
+void adp_hex_encode(const uint8_t *p, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 0x0f];
+    }
+    out[2 * n] = '\0';
+}
+
+int64_t adp_mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t adp_mono_ms(void)
+{
+    return adp_mono_us() / 1000;
 }

@@ -4,6 +4,7 @@
 #ifndef VAYLA_UTIL_H
 #define VAYLA_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,20 @@
  */
 enum xr_status adp_file_read(const char *path, size_t max_bytes, uint8_t **out,
                              size_t *out_len, struct xr_error *err);
+
+/*
+ * Decode exactly n bytes written as 2n hex digits (either case), either
+ * run together or as n colon-separated pairs ("AB:CD:..."). Returns false
+ * on any other form (out is then unspecified).
+ */
+bool adp_hex_decode(const char *text, uint8_t *out, size_t n);
+
+/* Lower-case hex of n bytes into out (2n + 1 bytes, NUL-terminated). */
+void adp_hex_encode(const uint8_t *p, size_t n, char *out);
+
+/* CLOCK_MONOTONIC in microseconds / milliseconds. */
+int64_t adp_mono_us(void);
+int64_t adp_mono_ms(void);
 
 /* Overwrite then free a secret buffer. Accepts NULL. */
 void adp_secret_free(char *s);
