@@ -144,7 +144,8 @@ struct adp_req {
     unsigned outcome;
     const char *fault_origin;
     unsigned retry_after_s;
-    bool in_flight; /* counted in w->in_flight */
+    bool in_flight;  /* counted in w->in_flight */
+    bool holds_slot; /* counted in w->up_busy */
     /* Readiness probe waiters. */
     struct adp_req *probe_next;
 };
@@ -219,10 +220,13 @@ static void send_reply(struct adp_worker *w, struct evhttp_request *http,
     evhttp_send_reply(http, status, reason, out);
 }
 
+static void slot_release(struct adp_req *r);
+
 static void req_free(struct adp_req *r)
 {
     if (!r)
         return;
+    slot_release(r);
     adp_xfer_free(r->xfer);
     xr_request_free(r->xreq);
     vtj_result_free(r->result);
@@ -432,7 +436,7 @@ static int authenticate(struct adp_req *r)
  */
 
 static void query_start(struct adp_req *r);
-static void upstream_pump(struct adp_worker *w);
+static void upstream_enqueue(struct adp_req *r);
 
 /* Map an exchange that produced no VTJ answer; sets status and body. */
 /* {"code","message","message_id"}: the start of every upstream error. */
@@ -531,7 +535,7 @@ static void query_outcome_durable(struct adp_req *r)
         r->result = NULL;
         xr_request_free(r->xreq);
         r->xreq = NULL;
-        query_start(r);
+        upstream_enqueue(r);
         return;
     }
     if (r->first && r->body)
@@ -581,7 +585,7 @@ static void query_xfer_done(struct adp_xfer *x,
     const char *cls = "ok", *rc_text = NULL;
     const struct xr_fault *fault = NULL;
 
-    (void)x;
+    r->xfer = NULL; /* x is freed below, after the outcome is submitted */
     r->upstream_us = (r->upstream_us < 0 ? 0 : r->upstream_us) +
                      (int64_t)res->total_ms * 1000;
     adp_metrics_upstream(r->w->metrics, (uint64_t)res->total_ms * 1000u);
@@ -622,12 +626,13 @@ static void query_xfer_done(struct adp_xfer *x,
             rc_text = vtj_result_return_code(r->result);
         }
     }
+    /* The slot goes to the next query now; the outcome submission may
+     * answer and free r at once, so it comes last. x and resp are ours. */
+    slot_release(r);
     query_record_outcome(r, res->body, res->body_len, cls, rc_text, fault,
                          res->total_ms);
     xr_response_free(resp);
-    adp_xfer_free(r->xfer);
-    r->xfer = NULL;
-    upstream_pump(r->w);
+    adp_xfer_free(x);
 }
 
 static void upstream_start(struct adp_req *r)
@@ -652,28 +657,38 @@ static void upstream_start(struct adp_req *r)
         adp_log_err("request %s: cannot start the exchange: %s", r->id,
                     err.msg);
         answer_transport(r, &res);
+        slot_release(r);
         query_record_outcome(r, NULL, 0, "transport_error", NULL, NULL, 0);
     }
 }
 
 /*
- * Start queued exchanges while the pool has room. A query waiting here
- * holds no libcurl handle and no buffers, so thousands can wait on a slow
- * security server for a few kilobytes each.
+ * The upstream queue. A query takes a connection slot before anything is
+ * built, and keeps it until its exchange is over: while it waits here it
+ * holds only its parameters (no envelope, no request bytes, no libcurl
+ * handle), so thousands can wait on a slow security server for a few
+ * kilobytes each. A slot covers building the envelope, making the intent
+ * durable and the exchange; [security_server] max_connections caps slots.
  */
 static void upstream_pump(struct adp_worker *w)
 {
-    while (w->up_head &&
-           adp_curlev_active(w->cev) < adp_server_ss_connections(w)) {
+    if (w->up_pumping)
+        return; /* a request failing inside the loop released its slot */
+    w->up_pumping = true;
+    while (w->up_head && w->up_busy < adp_server_ss_connections(w)) {
         struct adp_req *r = w->up_head;
         w->up_head = r->up_next;
         if (!w->up_head)
             w->up_tail = NULL;
-        upstream_start(r);
+        r->up_next = NULL;
+        r->holds_slot = true;
+        w->up_busy++;
+        query_start(r);
     }
+    w->up_pumping = false;
 }
 
-static void query_intent_durable(struct adp_req *r)
+static void upstream_enqueue(struct adp_req *r)
 {
     struct adp_worker *w = r->w;
 
@@ -684,6 +699,21 @@ static void query_intent_durable(struct adp_req *r)
         w->up_head = r;
     w->up_tail = r;
     upstream_pump(w);
+}
+
+/* The query's exchange is over (or never started): its slot is free. */
+static void slot_release(struct adp_req *r)
+{
+    if (!r->holds_slot)
+        return;
+    r->holds_slot = false;
+    r->w->up_busy--;
+    upstream_pump(r->w);
+}
+
+static void query_intent_durable(struct adp_req *r)
+{
+    upstream_start(r);
 }
 
 /* Build the envelope and record the intent. */
@@ -881,7 +911,7 @@ static void handle_person(struct adp_req *r)
         reply_input_error(r, &err);
         goto out;
     }
-    query_start(r);
+    upstream_enqueue(r);
 out:
     json_decref(doc);
     free(hetu);

@@ -88,8 +88,10 @@ struct adp_worker {
     uint64_t req_seq;          /* request ids */
     struct adp_req *wait_head; /* requests waiting for durability */
     struct adp_req *wait_tail;
-    struct adp_req *up_head; /* queries waiting for a connection */
+    struct adp_req *up_head; /* queries waiting for a connection slot */
     struct adp_req *up_tail;
+    unsigned up_busy; /* queries holding a slot (built .. exchange done) */
+    bool up_pumping;  /* upstream_pump() is running (no re-entry) */
     struct adp_probe probe;
     struct adp_req *probe_waiters; /* /readyz requests on the probe */
 };
