@@ -201,7 +201,7 @@ enum xr_status xr_request_new(const struct xr_header *hdr, const uint8_t *body,
         goto out;
     if (body) {
         xmlNodePtr broot;
-        rc = xr__xml_parse(body, body_len, NULL, &lim, &bdoc, err);
+        rc = xr__xml_parse(body, body_len, NULL, &lim, 0, &bdoc, err);
         if (rc != XR_OK) {
             if (err)
                 xr__strlcpy(err->field, "body", sizeof(err->field));

@@ -50,12 +50,19 @@ XR_HIDDEN void xr__limits_resolve(struct xr_limits *lim);
  * DOCTYPE gives reason "dtd_forbidden"), size/depth/node caps ("too_large"),
  * structured error capture ("malformed_xml" with line and message).
  * encoding: from the HTTP charset, or NULL to use the document's own.
+ * flags: XR__XML_READONLY for trees only read after parsing (SOAP
+ * messages): whitespace-only text between elements is not kept and short
+ * texts are stored inside their nodes, which halves the allocations of a
+ * pretty-printed answer. Bytes are hashed from the buffer, never from the
+ * tree, so nothing that is checked changes.
  * Ownership: *out is a new document (xmlFreeDoc).
  */
+#define XR__XML_READONLY 1u
 XR_HIDDEN enum xr_status xr__xml_parse(const uint8_t *buf, size_t len,
                                        const char *encoding,
                                        const struct xr_limits *lim,
-                                       xmlDocPtr *out, struct xr_error *err);
+                                       unsigned flags, xmlDocPtr *out,
+                                       struct xr_error *err);
 
 /*
  * Serialise doc as UTF-8 (with the XML declaration) into a new

@@ -383,8 +383,8 @@ enum xr_status xr__soap_open(const char *content_type, const uint8_t *buf,
                           "empty SOAP message");
         goto fail;
     }
-    rc =
-        xr__xml_parse(out->soap, out->soap_len, encoding, &lim, &out->doc, err);
+    rc = xr__xml_parse(out->soap, out->soap_len, encoding, &lim,
+                       XR__XML_READONLY, &out->doc, err);
     if (rc != XR_OK)
         goto fail;
     return XR_OK;

@@ -121,16 +121,19 @@ static void on_start_element(void *ctx, const xmlChar *localname,
 
 enum xr_status xr__xml_parse(const uint8_t *buf, size_t len,
                              const char *encoding,
-                             const struct xr_limits *limits, xmlDocPtr *out,
-                             struct xr_error *err)
+                             const struct xr_limits *limits, unsigned flags,
+                             xmlDocPtr *out, struct xr_error *err)
 {
     struct xr_limits lim = *limits;
     struct parse_state st;
     xmlParserCtxtPtr ctxt = NULL;
     xmlDocPtr doc = NULL;
     enum xr_status rc;
-    const int opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-                     XML_PARSE_NOCDATA;
+    const int opts =
+        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+        XML_PARSE_NOCDATA |
+        ((flags & XR__XML_READONLY) ? (XML_PARSE_NOBLANKS | XML_PARSE_COMPACT)
+                                    : 0);
 
     *out = NULL;
     xr__limits_resolve(&lim);

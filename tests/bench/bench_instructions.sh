@@ -57,5 +57,7 @@ callgrind_control --dump "$SV_PID" >/dev/null 2>&1
 sleep 1
 total=$(callgrind_annotate "$W"/cg.out.* 2>/dev/null |
     sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d , | head -n 1)
+# CG_KEEP=DIR keeps the profile for callgrind_annotate --inclusive=yes.
+[ -n "${CG_KEEP:-}" ] && mkdir -p "$CG_KEEP" && cp "$W"/cg.out.* "$CG_KEEP"/
 echo "vayla serve: $n sequential queries ($ok answered 200)"
 echo "instructions per query: $((total / n)) (callgrind Ir, whole process)"
