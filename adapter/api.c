@@ -490,14 +490,13 @@ static void answer_invalid(struct adp_req *r, const struct xr_error *err)
 static void answer_vtj(struct adp_req *r)
 {
     enum vtj_outcome o = vtj_result_outcome(r->result);
-    json_t *j = vtj_result_to_json(r->result);
+    json_t *j = vtj_result_json(r->result); /* borrowed, members shared */
     json_t *body = json_object();
 
     json_object_set_new(body, "message_id",
                         json_string(xr_request_id(r->xreq)));
     if (j)
         json_object_update(body, j);
-    json_decref(j);
     r->outcome = (unsigned)o;
     if (vtj_outcome_is_found(o)) {
         r->status = 200;

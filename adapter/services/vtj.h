@@ -348,4 +348,14 @@ bool vtj_result_follow_up(const struct vtj_result *r,
  */
 json_t *vtj_result_to_json(const struct vtj_result *r);
 
+/*
+ * The same JSON without a copy, for a caller that only reads it or adds
+ * its members to an object of its own (json_object_update() takes
+ * references to the members, never changes them).
+ * Ownership: get0, valid until vtj_result_free(); must not be modified.
+ * NULL when r is NULL. Thread-safety: jansson reference counts are not
+ * atomic: use from the thread that owns r.
+ */
+json_t *vtj_result_json(const struct vtj_result *r);
+
 #endif

@@ -592,30 +592,32 @@ static enum xr_status attr_text(const xmlNode *el, const char *name, char **out,
 static enum xr_status path_text(const xmlNode *el, const char *path, char **out,
                                 struct xr_error *err)
 {
-    char buf[PATH_MAX_BYTES];
-    char *seg, *next, *attr;
+    char seg[PATH_MAX_BYTES];
+    const char *p = path, *attr = NULL;
     const xmlNode *cur = el;
     xmlNodePtr child;
     enum xr_status rc;
 
     *out = NULL;
-    if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
-        return xr_error_set(err, XR_EINTERNAL, "internal_error", "",
-                            "table path too long");
-    attr = strchr(buf, '@');
-    if (attr)
-        *attr++ = '\0';
-    for (seg = buf; seg && *seg; seg = next) {
-        next = strchr(seg, '/');
-        if (next)
-            *next++ = '\0';
+    while (*p && *p != '@') {
+        size_t n = strcspn(p, "/@");
+        if (n >= sizeof(seg))
+            return xr_error_set(err, XR_EINTERNAL, "internal_error", "",
+                                "table path too long");
+        memcpy(seg, p, n);
+        seg[n] = '\0';
         rc = find_child(cur, NS_MSG, seg, &child, err);
         if (rc != XR_OK)
             return rc;
         if (!child)
             return XR_OK;
         cur = child;
+        p += n;
+        if (*p == '/')
+            p++;
     }
+    if (*p == '@')
+        attr = p + 1;
     if (attr)
         return attr_text(cur, attr, out, err);
     return elem_text(cur, out, err);
@@ -1542,6 +1544,11 @@ bool vtj_result_follow_up(const struct vtj_result *r,
     next->hetu = r->new_hetu;
     next->satu = NULL;
     return true;
+}
+
+json_t *vtj_result_json(const struct vtj_result *r)
+{
+    return r ? r->json : NULL;
 }
 
 json_t *vtj_result_to_json(const struct vtj_result *r)
