@@ -167,15 +167,89 @@ static enum xr_status req_finish(struct xr_request *req,
     return XR_OK;
 }
 
+static bool is_ws(uint8_t c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/*
+ * The exact bytes of the body's root element, when the body is nothing
+ * else: no XML declaration (so UTF-8), no comment or processing
+ * instruction around the root, only whitespace. The parse has already
+ * proved those bytes well-formed. Otherwise false: the root is serialised.
+ */
+static bool body_span(const uint8_t *b, size_t n, xmlDocPtr bdoc,
+                      const uint8_t **span, size_t *span_len)
+{
+    xmlNodePtr root = xmlDocGetRootElement(bdoc);
+    size_t s = 0, e = n;
+
+    if (!root || bdoc->children != root || root->next)
+        return false;
+    while (s < e && is_ws(b[s]))
+        s++;
+    while (e > s && is_ws(b[e - 1]))
+        e--;
+    if (e - s < 3 || b[s] != '<' || b[s + 1] == '?' || b[s + 1] == '!' ||
+        b[s + 1] == '\0' || b[e - 1] != '>')
+        return false;
+    *span = b + s;
+    *span_len = e - s;
+    return true;
+}
+
+/* The body root serialised by libxml2 (new buffer, wiped by the caller). */
+static xmlBufferPtr body_dump(xmlDocPtr bdoc)
+{
+    xmlBufferPtr buf = xmlBufferCreate();
+
+    if (!buf)
+        return NULL;
+    if (xmlNodeDump(buf, bdoc, xmlDocGetRootElement(bdoc), 0, 0) < 0) {
+        xmlBufferFree(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+static void envelope_text(struct xr__tw *w, const struct xr_header *h,
+                          const uint8_t *body, size_t body_len)
+{
+    xr__tw_str(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                  "<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"" XR_NS_SOAP11
+                  "\" xmlns:xrd=\"" XR_NS_XROAD "\" xmlns:id=\"" XR_NS_ID "\"");
+    if (h->has_represented_party)
+        xr__tw_str(w, " xmlns:repr=\"" XR_NS_REPR "\"");
+    xr__tw_put(w, ">", 1);
+    xr__header_text(w, h);
+    xr__tw_str(w, "<SOAP-ENV:Body>");
+    if (body) {
+        xr__tw_put(w, (const char *)body, body_len);
+    } else {
+        xr__tw_put(w, "<", 1);
+        xr__tw_str(w, h->service.service_code);
+        xr__tw_put(w, "/>", 2);
+    }
+    xr__tw_str(w, "</SOAP-ENV:Body></SOAP-ENV:Envelope>\n");
+}
+
+/*
+ * The envelope is written as text around the body's own bytes: building a
+ * tree, copying the body into it and serialising it all again cost more
+ * than the rest of a query. The body is still parsed (with the caps) to
+ * prove it well-formed and to check its element name.
+ */
 enum xr_status xr_request_new(const struct xr_header *hdr, const uint8_t *body,
                               size_t body_len, struct xr_request **out,
                               struct xr_error *err)
 {
     struct xr_request *req = NULL;
     struct xr_header *h = NULL;
-    xmlDocPtr bdoc = NULL, doc = NULL;
-    xmlNodePtr env, header, bodyel, wrapper;
-    xmlNsPtr soap;
+    xmlDocPtr bdoc = NULL;
+    xmlBufferPtr dump = NULL;
+    const uint8_t *span = NULL;
+    size_t span_len = 0;
+    struct xr__tw w = {NULL, 0};
     struct xr_limits lim = {0};
     enum xr_status rc;
 
@@ -218,35 +292,27 @@ enum xr_status xr_request_new(const struct xr_header *hdr, const uint8_t *body,
                              xr__clip(q2, sizeof(q2), h->service.service_code));
             goto out;
         }
+        if (!body_span(body, body_len, bdoc, &span, &span_len)) {
+            dump = body_dump(bdoc);
+            if (!dump)
+                goto nomem;
+            span = xmlBufferContent(dump);
+            span_len = (size_t)xmlBufferLength(dump);
+        }
     }
-    env = xr__envelope_new(&doc, &soap);
-    if (!env || !xmlNewNs(env, xr__xc(XR_NS_XROAD), xr__xc("xrd")) ||
-        !xmlNewNs(env, xr__xc(XR_NS_ID), xr__xc("id")))
+    envelope_text(&w, h, span, span_len);
+    req->bytes = malloc(w.n + 1);
+    if (!req->bytes)
         goto nomem;
-    header = xmlNewChild(env, soap, xr__xc("Header"), NULL);
-    bodyel = xmlNewChild(env, soap, xr__xc("Body"), NULL);
-    if (!header || !bodyel)
-        goto nomem;
-    rc = xr__header_write(header, h, err);
-    if (rc != XR_OK)
-        goto out;
-    if (bdoc)
-        wrapper = xmlDocCopyNode(xmlDocGetRootElement(bdoc), doc, 1);
-    else
-        wrapper =
-            xmlNewDocNode(doc, NULL, xr__xc(h->service.service_code), NULL);
-    if (!wrapper || !xmlAddChild(bodyel, wrapper)) {
-        xmlFreeNode(wrapper);
-        goto nomem;
-    }
-    xmlReconciliateNs(doc, wrapper);
-    rc = xr__xml_serialize(doc, &req->bytes, &req->len, err);
-    if (rc != XR_OK)
-        goto out;
+    req->len = w.n;
+    w.p = (char *)req->bytes;
+    w.n = 0;
+    envelope_text(&w, h, span, span_len);
+    req->bytes[w.n] = '\0';
     rc = req_finish(req, h, err);
     if (rc != XR_OK)
         goto out;
-    /* The tree and the full header are dropped: see struct xr_request. */
+    /* The full header is dropped: see struct xr_request. */
     *out = req;
     req = NULL;
     rc = XR_OK;
@@ -255,10 +321,16 @@ nomem:
     rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
                       "out of memory building the envelope");
 out:
+    if (dump) {
+        /* Bodies carry credentials (VTJ's Salasana): wipe the copy. */
+        const xmlChar *c = xmlBufferContent(dump);
+        if (c)
+            OPENSSL_cleanse((void *)(uintptr_t)c,
+                            (size_t)xmlBufferLength(dump));
+        xmlBufferFree(dump);
+    }
     if (bdoc)
         xmlFreeDoc(bdoc);
-    if (doc)
-        xmlFreeDoc(doc);
     free(h);
     xr_request_free(req);
     return rc;

@@ -441,6 +441,72 @@ static bool write_id(xmlNodePtr parent, xmlNsPtr xrd, xmlNsPtr idns,
     return true;
 }
 
+/* <pfx:name>escaped text</pfx:name>, or <pfx:name/> when text is empty. */
+static void text_el(struct xr__tw *w, const char *qname, const char *text)
+{
+    xr__tw_put(w, "<", 1);
+    xr__tw_str(w, qname);
+    if (!text || !*text) {
+        xr__tw_put(w, "/>", 2);
+        return;
+    }
+    xr__tw_put(w, ">", 1);
+    xr__tw_text(w, text);
+    xr__tw_put(w, "</", 2);
+    xr__tw_str(w, qname);
+    xr__tw_put(w, ">", 1);
+}
+
+static void id_text(struct xr__tw *w, const char *name, const struct xr_id *id)
+{
+    const char *opt[4] = {id->subsystem_code, id->service_code,
+                          id->service_version, id->server_code};
+    static const char *const opt_names[4] = {
+        "id:subsystemCode", "id:serviceCode", "id:serviceVersion",
+        "id:serverCode"};
+
+    xr__tw_str(w, "<xrd:");
+    xr__tw_str(w, name);
+    xr__tw_str(w, " id:objectType=\"");
+    xr__tw_str(w, xr_id_type_name(id->type));
+    xr__tw_str(w, "\">");
+    text_el(w, "id:xRoadInstance", id->instance);
+    text_el(w, "id:memberClass", id->member_class);
+    text_el(w, "id:memberCode", id->member_code);
+    for (size_t i = 0; i < 4; i++) {
+        if (opt[i][0])
+            text_el(w, opt_names[i], opt[i]);
+    }
+    xr__tw_str(w, "</xrd:");
+    xr__tw_str(w, name);
+    xr__tw_put(w, ">", 1);
+}
+
+void xr__header_text(struct xr__tw *w, const struct xr_header *hdr)
+{
+    xr__tw_str(w, "<SOAP-ENV:Header>");
+    id_text(w, "client", &hdr->client);
+    id_text(w, "service", &hdr->service);
+    text_el(w, "xrd:id", hdr->id);
+    if (hdr->has_user_id)
+        text_el(w, "xrd:userId", hdr->user_id);
+    if (hdr->has_issue)
+        text_el(w, "xrd:issue", hdr->issue);
+    if (hdr->has_represented_party) {
+        xr__tw_str(w, "<repr:representedParty>");
+        if (hdr->has_party_class)
+            text_el(w, "repr:partyClass", hdr->party_class);
+        text_el(w, "repr:partyCode", hdr->party_code);
+        xr__tw_str(w, "</repr:representedParty>");
+    }
+    if (hdr->has_security_server)
+        id_text(w, "securityServer", &hdr->security_server);
+    text_el(w, "xrd:protocolVersion",
+            hdr->protocol_version[0] ? hdr->protocol_version
+                                     : XR_PROTOCOL_VERSION);
+    xr__tw_str(w, "</SOAP-ENV:Header>");
+}
+
 enum xr_status xr__header_write(xmlNodePtr header, const struct xr_header *hdr,
                                 struct xr_error *err)
 {

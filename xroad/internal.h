@@ -42,6 +42,19 @@ XR_HIDDEN size_t xr__utf8_trim(const char *s, size_t len);
 #define XR_CLIP 65 /* buffer size for a clipped quote: 64 bytes + NUL */
 XR_HIDDEN const char *xr__clip(char *buf, size_t size, const char *s);
 
+/*
+ * Two-pass text writer: with p NULL it only counts (n), so the caller can
+ * allocate exactly n bytes and write again. Never fails.
+ */
+struct xr__tw {
+    char *p;  /* destination, or NULL to count */
+    size_t n; /* bytes written (or counted) so far */
+};
+XR_HIDDEN void xr__tw_put(struct xr__tw *w, const char *s, size_t n);
+XR_HIDDEN void xr__tw_str(struct xr__tw *w, const char *s);
+/* s as XML character data: & < > and CR escaped as libxml2 does. */
+XR_HIDDEN void xr__tw_text(struct xr__tw *w, const char *s);
+
 /* Fill in zero fields of *lim with the defaults. */
 XR_HIDDEN void xr__limits_resolve(struct xr_limits *lim);
 
@@ -205,6 +218,14 @@ XR_HIDDEN size_t xr__echo_pack(const struct xr_header *hdr, int field,
 /* The packed echo field of a request. Ownership: get0. */
 XR_HIDDEN void xr__request_echo(const struct xr_request *req, int field,
                                 const char **ptr, size_t *len);
+
+/*
+ * The header elements of *hdr as text, in the order and form of
+ * xr__header_write(), with the prefixes SOAP-ENV, xrd, id and repr that
+ * the caller declares on the Envelope. hdr must have passed the request
+ * checks (valid UTF-8, no control characters).
+ */
+XR_HIDDEN void xr__header_text(struct xr__tw *w, const struct xr_header *hdr);
 
 /* Add header children for *hdr under `header` (used by requests and the
  * fault builder). */

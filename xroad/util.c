@@ -143,3 +143,44 @@ enum xr_status xr_uuid4(char *out, size_t size, struct xr_error *err)
     out[o] = '\0';
     return XR_OK;
 }
+
+void xr__tw_put(struct xr__tw *w, const char *s, size_t n)
+{
+    if (w->p)
+        memcpy(w->p + w->n, s, n);
+    w->n += n;
+}
+
+void xr__tw_str(struct xr__tw *w, const char *s)
+{
+    xr__tw_put(w, s, strlen(s));
+}
+
+void xr__tw_text(struct xr__tw *w, const char *s)
+{
+    const char *run = s;
+
+    for (; *s; s++) {
+        const char *rep;
+        switch (*s) {
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '\r':
+            rep = "&#13;";
+            break;
+        default:
+            continue;
+        }
+        xr__tw_put(w, run, (size_t)(s - run));
+        xr__tw_str(w, rep);
+        run = s + 1;
+    }
+    xr__tw_put(w, run, (size_t)(s - run));
+}

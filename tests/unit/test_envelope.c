@@ -549,6 +549,79 @@ static void test_bytes_and_hash(void **state)
     xr_request_free(NULL);
 }
 
+/* Build with body text; returns the request (asserts success). */
+static struct xr_request *build_with_body(const char *body, size_t len)
+{
+    struct xr_header h;
+    struct xr_request *req = NULL;
+    struct xr_error err;
+
+    xrt_std_header(&h);
+    XRT_ASSERT_OK(xr_request_new(&h, (const uint8_t *)body, len, &req, &err),
+                  err);
+    return req;
+}
+
+static bool bytes_contain(struct xr_bytes b, const char *needle)
+{
+    size_t n = strlen(needle);
+
+    for (size_t i = 0; n <= b.len && i + n <= b.len; i++)
+        if (memcmp(b.ptr + i, needle, n) == 0)
+            return true;
+    return false;
+}
+
+static void test_build_body_forms(void **state)
+{
+    /* A plain UTF-8 body is carried byte for byte, odd spacing kept. */
+    static const char plain[] =
+        "\n  <" XRT_SERVICE_CODE "  xmlns=\"" XRT_NS_BODY "\" ><a  b='1'"
+        "></a><t>K\xc3\xa4ytt\xc3\xa4j\xc3\xa4 &amp; "
+        "&#228;</t></" XRT_SERVICE_CODE ">\n";
+    /* A declaration (ISO-8859-1), comments and a PI around the root: the
+     * root is serialised again as UTF-8, the rest is not carried. */
+    static const char latin[] =
+        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<!-- before -->"
+        "<" XRT_SERVICE_CODE " xmlns=\"" XRT_NS_BODY
+        "\"><t>\xe4</t></" XRT_SERVICE_CODE "><?pi after?>";
+    struct xr_request *req, *back = NULL;
+    struct xr_error err;
+    struct xr_bytes b;
+    xmlNodePtr w;
+    char *t;
+
+    (void)state;
+    req = build_with_body(plain, sizeof(plain) - 1);
+    b = xr_request_bytes(req);
+    {
+        /* Exactly the trimmed body between <SOAP-ENV:Body> and its end. */
+        char want[512];
+        snprintf(want, sizeof(want), "<SOAP-ENV:Body>%.*s</SOAP-ENV:Body>",
+                 (int)(sizeof(plain) - 5), plain + 3);
+        assert_true(bytes_contain(b, want));
+    }
+    XRT_ASSERT_OK(xr_request_parse(NULL, b.ptr, b.len, NULL, &back, &err), err);
+    w = xr_request_body(back);
+    assert_true(is_elem(w, XRT_NS_BODY, XRT_SERVICE_CODE));
+    xr_request_free(back);
+    xr_request_free(req);
+
+    req = build_with_body(latin, sizeof(latin) - 1);
+    b = xr_request_bytes(req);
+    assert_false(bytes_contain(b, "ISO-8859-1"));
+    assert_false(bytes_contain(b, "before"));
+    assert_false(bytes_contain(b, "<?pi"));
+    XRT_ASSERT_OK(xr_request_parse(NULL, b.ptr, b.len, NULL, &back, &err), err);
+    w = xr_request_body(back);
+    assert_true(is_elem(w, XRT_NS_BODY, XRT_SERVICE_CODE));
+    t = text_of(first_elem(w));
+    assert_string_equal(t, "\xc3\xa4"); /* the same character, in UTF-8 */
+    xmlFree(t);
+    xr_request_free(back);
+    xr_request_free(req);
+}
+
 static void test_build_reparse_roundtrip(void **state)
 {
     struct xr_header h;
@@ -1106,6 +1179,7 @@ int main(void)
         cmocka_unit_test(test_build_invalid_header),
         cmocka_unit_test(test_bytes_and_hash),
         cmocka_unit_test(test_build_reparse_roundtrip),
+        cmocka_unit_test(test_build_body_forms),
         cmocka_unit_test(test_parse_ok),
         cmocka_unit_test(test_parse_optional_fields),
         cmocka_unit_test(test_parse_order_whitespace_foreign),
