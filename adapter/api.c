@@ -248,16 +248,15 @@ static void reply_send(struct adp_req *r)
     struct adp_log_req lr;
     int64_t dur = adp_mono_us() - r->t_start_us;
     char *text = NULL;
+    size_t text_len = 0;
     char ra[16];
 
     if (r->body) {
         json_object_set_new(r->body, "request_id", json_string(r->id));
-        text = json_dumps(r->body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        text = adp_json_dump_line(r->body, &text_len);
     }
-    if (out && text) {
-        evbuffer_add(out, text, strlen(text));
-        evbuffer_add(out, "\n", 1);
-    }
+    if (out && text)
+        evbuffer_add(out, text, text_len);
     evhttp_add_header(h, "Content-Type", "application/json");
     evhttp_add_header(h, "X-Request-Id", r->id);
     evhttp_add_header(h, "Cache-Control", "no-store");

@@ -1,4 +1,8 @@
+#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "jsonout.h"
 
@@ -42,4 +46,231 @@ int adp_json_print(json_t *o)
     if (fputc('\n', stdout) == EOF)
         rc = -1;
     return rc == 0 && fflush(stdout) == 0 ? 0 : -1;
+}
+
+/* ---- the compact writer ------------------------------------------------ */
+
+#define JW_MAX_DEPTH 64
+
+struct jw {
+    char *p;
+    size_t n, cap;
+    bool failed;
+};
+
+static bool jw_room(struct jw *w, size_t need)
+{
+    size_t cap;
+    char *p;
+
+    if (w->failed)
+        return false;
+    if (w->cap - w->n >= need)
+        return true;
+    cap = w->cap ? w->cap : 1024;
+    while (cap - w->n < need) {
+        if (cap > SIZE_MAX / 2) {
+            w->failed = true;
+            return false;
+        }
+        cap *= 2;
+    }
+    p = realloc(w->p, cap);
+    if (!p) {
+        w->failed = true;
+        return false;
+    }
+    w->p = p;
+    w->cap = cap;
+    return true;
+}
+
+static void jw_put(struct jw *w, const char *s, size_t n)
+{
+    if (jw_room(w, n)) {
+        memcpy(w->p + w->n, s, n);
+        w->n += n;
+    }
+}
+
+static void jw_string(struct jw *w, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t run = 0;
+
+    jw_put(w, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[6];
+        size_t elen = 2;
+
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        jw_put(w, s + run, i - run);
+        run = i + 1;
+        esc[0] = '\\';
+        switch (c) {
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        default:
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            elen = 6;
+            break;
+        }
+        jw_put(w, esc, elen);
+    }
+    jw_put(w, s + run, n - run);
+    jw_put(w, "\"", 1);
+}
+
+static void jw_integer(struct jw *w, json_int_t v)
+{
+    char buf[24];
+    size_t i = sizeof(buf);
+    /* Through unsigned, so the most negative value has a magnitude. */
+    unsigned long long u =
+        v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+    do {
+        buf[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        buf[--i] = '-';
+    jw_put(w, buf + i, sizeof(buf) - i);
+}
+
+static void jw_real(struct jw *w, double v)
+{
+    char buf[40];
+    int n;
+
+    if (!isfinite(v)) {
+        w->failed = true;
+        return;
+    }
+    /* As jansson: %.17g, with ".0" when it would read as an integer. */
+    n = snprintf(buf, sizeof(buf), "%.17g", v);
+    if (n <= 0 || (size_t)n >= sizeof(buf) - 2) {
+        w->failed = true;
+        return;
+    }
+    if (!strpbrk(buf, ".e")) {
+        buf[n++] = '.';
+        buf[n++] = '0';
+        buf[n] = '\0';
+    }
+    /* No '+' and no leading zeros in the exponent: "1e+05" is "1e5". */
+    {
+        char *e = strchr(buf, 'e');
+        if (e) {
+            char *from = e + 1, *to = e + 1;
+            if (*to == '-')
+                to++, from++;
+            else if (*from == '+')
+                from++;
+            while (*from == '0' && from[1])
+                from++;
+            memmove(to, from, strlen(from) + 1);
+            n = (int)strlen(buf);
+        }
+    }
+    jw_put(w, buf, (size_t)n);
+}
+
+static void jw_value(struct jw *w, const json_t *j, unsigned depth)
+{
+    if (depth > JW_MAX_DEPTH) {
+        w->failed = true;
+        return;
+    }
+    switch (json_typeof(j)) {
+    case JSON_OBJECT: {
+        const char *key;
+        json_t *v;
+        bool first = true;
+        jw_put(w, "{", 1);
+        json_object_foreach((json_t *)(uintptr_t)j, key, v)
+        {
+            if (!first)
+                jw_put(w, ",", 1);
+            first = false;
+            jw_string(w, key, strlen(key));
+            jw_put(w, ":", 1);
+            jw_value(w, v, depth + 1);
+        }
+        jw_put(w, "}", 1);
+        break;
+    }
+    case JSON_ARRAY: {
+        size_t n = json_array_size(j);
+        jw_put(w, "[", 1);
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                jw_put(w, ",", 1);
+            jw_value(w, json_array_get(j, i), depth + 1);
+        }
+        jw_put(w, "]", 1);
+        break;
+    }
+    case JSON_STRING:
+        jw_string(w, json_string_value(j), json_string_length(j));
+        break;
+    case JSON_INTEGER:
+        jw_integer(w, json_integer_value(j));
+        break;
+    case JSON_REAL:
+        jw_real(w, json_real_value(j));
+        break;
+    case JSON_TRUE:
+        jw_put(w, "true", 4);
+        break;
+    case JSON_FALSE:
+        jw_put(w, "false", 5);
+        break;
+    case JSON_NULL:
+        jw_put(w, "null", 4);
+        break;
+    }
+}
+
+char *adp_json_dump_line(const json_t *j, size_t *len)
+{
+    struct jw w = {NULL, 0, 0, false};
+
+    *len = 0;
+    if (!j)
+        return NULL;
+    jw_value(&w, j, 0);
+    jw_put(&w, "\n", 1);
+    jw_put(&w, "", 1); /* the NUL */
+    if (w.failed) {
+        free(w.p);
+        return NULL;
+    }
+    *len = w.n - 1;
+    return w.p;
 }
