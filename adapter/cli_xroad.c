@@ -31,7 +31,7 @@ static void envelope_usage(FILE *out)
             "(service),\nwith or without the SUBSYSTEM:/SERVICE: prefix. "
             "--body FILE holds\nthe body wrapper element (named like the "
             "serviceCode); without it\nan empty wrapper is sent. --id "
-            "defaults to a random UUIDv4.\n");
+            "defaults to a UUIDv7 (time-ordered).\n");
 }
 
 static int fail(const char *what, const struct xr_error *err)

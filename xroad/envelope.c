@@ -266,7 +266,7 @@ enum xr_status xr_request_new(const struct xr_header *hdr, const uint8_t *body,
     h->request_hash[0] = '\0';
     h->request_hash_algo[0] = '\0';
     if (!h->id[0]) {
-        rc = xr_uuid4(h->id, sizeof(h->id), err);
+        rc = xr_uuid7(h->id, sizeof(h->id), err);
         if (rc != XR_OK)
             goto out;
     }

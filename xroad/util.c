@@ -2,6 +2,7 @@
  * Library init, small string helpers, hashing.
  */
 #include <string.h>
+#include <time.h>
 
 #include <libxml/parser.h>
 #include <openssl/evp.h>
@@ -120,11 +121,24 @@ void xr__sha512_b64(const uint8_t *data, size_t len, char *out, size_t size)
     xr__strlcpy(out, (const char *)b64, size);
 }
 
-enum xr_status xr_uuid4(char *out, size_t size, struct xr_error *err)
+/* Format 16 bytes as a UUID (lower-case hex, 8-4-4-4-12). */
+static void uuid_format(const unsigned char r[16], char *out)
 {
     static const char hex[] = "0123456789abcdef";
-    unsigned char r[16];
     size_t o = 0;
+
+    for (size_t i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hex[r[i] >> 4];
+        out[o++] = hex[r[i] & 0x0f];
+    }
+    out[o] = '\0';
+}
+
+enum xr_status xr_uuid4(char *out, size_t size, struct xr_error *err)
+{
+    unsigned char r[16];
 
     if (size < 37)
         return xr_error_set(err, XR_EINVAL, "invalid_argument", "",
@@ -134,16 +148,33 @@ enum xr_status xr_uuid4(char *out, size_t size, struct xr_error *err)
                             "no random bytes for a message id");
     r[6] = (unsigned char)((r[6] & 0x0f) | 0x40); /* version 4 */
     r[8] = (unsigned char)((r[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-    for (size_t i = 0; i < sizeof(r); i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[o++] = '-';
-        out[o++] = hex[r[i] >> 4];
-        out[o++] = hex[r[i] & 0x0f];
-    }
-    out[o] = '\0';
+    uuid_format(r, out);
     return XR_OK;
 }
 
+enum xr_status xr_uuid7(char *out, size_t size, struct xr_error *err)
+{
+    unsigned char r[16];
+    struct timespec ts;
+    uint64_t ms;
+
+    if (size < 37)
+        return xr_error_set(err, XR_EINVAL, "invalid_argument", "",
+                            "UUID buffer too small");
+    if (RAND_bytes(r + 6, 10) != 1)
+        return xr_error_set(err, XR_EINTERNAL, "random_failed", "",
+                            "no random bytes for a message id");
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    for (int i = 5; i >= 0; i--) {
+        r[i] = (unsigned char)(ms & 0xff);
+        ms >>= 8;
+    }
+    r[6] = (unsigned char)((r[6] & 0x0f) | 0x70); /* version 7 */
+    r[8] = (unsigned char)((r[8] & 0x3f) | 0x80); /* RFC 9562 variant */
+    uuid_format(r, out);
+    return XR_OK;
+}
 void xr__tw_put(struct xr__tw *w, const char *s, size_t n)
 {
     if (w->p)

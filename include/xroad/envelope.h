@@ -37,7 +37,7 @@ extern "C" {
 struct xr_header {
     struct xr_id client;      /* MEMBER or SUBSYSTEM */
     struct xr_id service;     /* SERVICE */
-    char id[XR_TEXT_MAX + 1]; /* when building: "" = generate a UUIDv4 */
+    char id[XR_TEXT_MAX + 1]; /* when building: "" = generate a UUIDv7 */
     bool has_user_id;
     char user_id[XR_TEXT_MAX + 1];
     bool has_issue;
@@ -70,7 +70,7 @@ struct xr_request;
  * local name must equal hdr->service.service_code. NULL builds an empty
  * wrapper element `<serviceCode/>` without a namespace. The body is parsed
  * with the hardened parser (no DTD, no entities, no network).
- * All values are escaped by libxml2. hdr->id empty = random UUIDv4.
+ * All values are escaped as XML text. hdr->id empty = a UUIDv7.
  * Errors: invalid_id (a malformed identifier), invalid_header (a text
  * value that is too long, not UTF-8 or has control characters),
  * invalid_protocol_version, body_invalid, malformed_xml / dtd_forbidden /
@@ -139,6 +139,15 @@ XR_API void xr_request_hash(const struct xr_request *req, char *out,
 
 /* Generate a random UUIDv4 into out (at least 37 bytes). */
 XR_API XR_NODISCARD enum xr_status xr_uuid4(char *out, size_t size,
+                                            struct xr_error *err);
+
+/*
+ * Generate a UUIDv7 (RFC 9562) into out (at least 37 bytes): the Unix
+ * time in milliseconds, then 74 random bits. Message ids built by
+ * xr_request_new() are v7, so they sort by time and an index over them
+ * (vayla's audit store) grows at one end instead of at random pages.
+ */
+XR_API XR_NODISCARD enum xr_status xr_uuid7(char *out, size_t size,
                                             struct xr_error *err);
 
 #ifdef __cplusplus

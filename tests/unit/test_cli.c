@@ -248,10 +248,10 @@ static void test_envelope_prefixes_body_uuid(void **state)
                         XRT_NS_BODY);
     assert_false(xr_request_header(req)->has_user_id);
     assert_false(xr_request_header(req)->has_issue);
-    /* No --id: a UUIDv4. */
+    /* No --id: a UUIDv7. */
     id = xr_request_header(req)->id;
     assert_int_equal(strlen(id), 36);
-    assert_int_equal(id[14], '4');
+    assert_int_equal(id[14], '7');
     xr_request_free(req);
     run_free(&r);
 }

@@ -5,6 +5,7 @@
  * (one test per X-Road error reason).
  */
 #include <ctype.h>
+#include <time.h>
 
 #include <libxml/parser.h>
 
@@ -138,7 +139,7 @@ static void assert_headers_equal(const struct xr_header *a,
     assert_string_equal(a->protocol_version, b->protocol_version);
 }
 
-static bool is_uuid4(const char *s)
+static bool is_uuid_v(const char *s, char version)
 {
     if (strlen(s) != 36)
         return false;
@@ -150,7 +151,17 @@ static bool is_uuid4(const char *s)
             return false;
         }
     }
-    return s[14] == '4' && strchr("89abAB", s[19]) != NULL;
+    return s[14] == version && strchr("89abAB", s[19]) != NULL;
+}
+
+static bool is_uuid4(const char *s)
+{
+    return is_uuid_v(s, '4');
+}
+
+static bool is_uuid7(const char *s)
+{
+    return is_uuid_v(s, '7');
 }
 
 /* ------------------------------------------------------------------ */
@@ -332,8 +343,11 @@ static void test_build_uuid(void **state)
     h.id[0] = '\0';
     XRT_ASSERT_OK(xr_request_new(&h, NULL, 0, &a, &err), err);
     XRT_ASSERT_OK(xr_request_new(&h, NULL, 0, &b, &err), err);
-    assert_true(is_uuid4(xr_request_header(a)->id));
-    assert_true(is_uuid4(xr_request_header(b)->id));
+    assert_true(is_uuid7(xr_request_header(a)->id));
+    assert_true(is_uuid7(xr_request_header(b)->id));
+    /* Time-ordered: b was made after a (same millisecond or later). */
+    assert_true(
+        strncmp(xr_request_header(a)->id, xr_request_header(b)->id, 13) <= 0);
     assert_string_not_equal(xr_request_header(a)->id, xr_request_header(b)->id);
     /* The generated id is what was sent. */
     {
@@ -354,6 +368,24 @@ static void test_build_uuid(void **state)
     assert_string_not_equal(u1, u2);
     assert_int_not_equal(xr_uuid4(small, sizeof(small), &err), XR_OK);
     assert_non_null(err.reason);
+    XRT_ASSERT_OK(xr_uuid7(u1, sizeof(u1), &err), err);
+    XRT_ASSERT_OK(xr_uuid7(u2, sizeof(u2), &err), err);
+    assert_true(is_uuid7(u1));
+    assert_true(is_uuid7(u2));
+    assert_string_not_equal(u1, u2);
+    assert_int_not_equal(xr_uuid7(small, sizeof(small), &err), XR_OK);
+    {
+        /* The first 48 bits are the Unix time in milliseconds. */
+        char hexms[13];
+        unsigned long long ms;
+        time_t now = time(NULL);
+        memcpy(hexms, u1, 8);
+        memcpy(hexms + 8, u1 + 9, 4);
+        hexms[12] = '\0';
+        ms = strtoull(hexms, NULL, 16);
+        assert_true(ms / 1000 + 5 >= (unsigned long long)now &&
+                    ms / 1000 <= (unsigned long long)now + 5);
+    }
 }
 
 static void test_build_escaping(void **state)
