@@ -479,6 +479,12 @@ static enum xr_status worker_setup(struct adp_server *srv, struct adp_worker *w,
     if (!ec)
         return xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "no memory");
     event_config_set_flag(ec, EVENT_BASE_FLAG_NO_CACHE_TIME);
+    /*
+     * Coalesce the interest changes of one loop turn into one epoll_ctl
+     * per descriptor: libcurl and evhttp toggle read/write interest
+     * several times per exchange. Safe here: no descriptor is dup()ed.
+     */
+    event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
     w->base = event_base_new_with_config(ec);
     event_config_free(ec);
     if (!w->base || event_base_priority_init(w->base, 2) != 0)
