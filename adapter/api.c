@@ -314,11 +314,14 @@ static void reply_error(struct adp_req *r, int status, const char *code,
 }
 
 /* A request that could not be built: 422 for bad input values, 503 when
- * the daemon ran out of memory (not the caller's fault). */
+ * the daemon ran out of memory or a digest or the random source failed
+ * (not the caller's fault). */
 static void reply_input_error(struct adp_req *r, const struct xr_error *err)
 {
     if (err->code == XR_ENOMEM)
         reply_error(r, 503, "out_of_memory", "out of memory", AO_REJECTED);
+    else if (err->code == XR_EINTERNAL)
+        reply_error(r, 503, "internal_error", err->msg, AO_REJECTED);
     else
         reply_error(r, 422, err->reason, err->msg, AO_REJECTED);
 }
@@ -744,6 +747,12 @@ static void query_start(struct adp_req *r)
     if (cfg->xroad.has_security_server) {
         hdr->has_security_server = true;
         hdr->security_server = cfg->xroad.security_server;
+    }
+    /* A complete header is used as it is (xr_request_new copies it
+     * otherwise, to fill in the id). */
+    if (xr_uuid7(hdr->id, sizeof(hdr->id), &err) != XR_OK) {
+        reply_input_error(r, &err);
+        goto out;
     }
     if (xr_request_new(hdr, (const uint8_t *)body, body_len, &r->xreq, &err) !=
         XR_OK) {

@@ -245,6 +245,7 @@ enum xr_status xr_request_new(const struct xr_header *hdr, const uint8_t *body,
 {
     struct xr_request *req = NULL;
     struct xr_header *h = NULL;
+    const struct xr_header *use = NULL;
     xmlDocPtr bdoc = NULL;
     xmlBufferPtr dump = NULL;
     const uint8_t *span = NULL;
@@ -255,22 +256,29 @@ enum xr_status xr_request_new(const struct xr_header *hdr, const uint8_t *body,
 
     *out = NULL;
     req = req_alloc();
-    h = malloc(sizeof(*h));
-    if (!req || !h)
+    if (!req)
         goto nomem;
-    *h = *hdr;
-    if (!h->protocol_version[0])
-        xr__strlcpy(h->protocol_version, XR_PROTOCOL_VERSION,
-                    sizeof(h->protocol_version));
-    h->has_request_hash = false;
-    h->request_hash[0] = '\0';
-    h->request_hash_algo[0] = '\0';
-    if (!h->id[0]) {
-        rc = xr_uuid7(h->id, sizeof(h->id), err);
-        if (rc != XR_OK)
-            goto out;
+    if (hdr->id[0] && hdr->protocol_version[0] && !hdr->has_request_hash) {
+        use = hdr; /* nothing to fill in: no copy of the (large) header */
+    } else {
+        h = malloc(sizeof(*h));
+        if (!h)
+            goto nomem;
+        *h = *hdr;
+        if (!h->protocol_version[0])
+            xr__strlcpy(h->protocol_version, XR_PROTOCOL_VERSION,
+                        sizeof(h->protocol_version));
+        h->has_request_hash = false;
+        h->request_hash[0] = '\0';
+        h->request_hash_algo[0] = '\0';
+        if (!h->id[0]) {
+            rc = xr_uuid7(h->id, sizeof(h->id), err);
+            if (rc != XR_OK)
+                goto out;
+        }
+        use = h;
     }
-    rc = check_header(h, err);
+    rc = check_header(use, err);
     if (rc != XR_OK)
         goto out;
     if (body) {
@@ -282,14 +290,14 @@ enum xr_status xr_request_new(const struct xr_header *hdr, const uint8_t *body,
             goto out;
         }
         broot = xmlDocGetRootElement(bdoc);
-        if (strcmp(xr__cs(broot->name), h->service.service_code) != 0) {
+        if (strcmp(xr__cs(broot->name), use->service.service_code) != 0) {
             char q1[XR_CLIP], q2[XR_CLIP];
-            rc =
-                xr_error_set(err, XR_EINVAL, "body_invalid", "body",
-                             "body element %s must be named like the "
-                             "serviceCode %s",
-                             xr__clip(q1, sizeof(q1), xr__cs(broot->name)),
-                             xr__clip(q2, sizeof(q2), h->service.service_code));
+            rc = xr_error_set(
+                err, XR_EINVAL, "body_invalid", "body",
+                "body element %s must be named like the "
+                "serviceCode %s",
+                xr__clip(q1, sizeof(q1), xr__cs(broot->name)),
+                xr__clip(q2, sizeof(q2), use->service.service_code));
             goto out;
         }
         if (!body_span(body, body_len, bdoc, &span, &span_len)) {
@@ -300,16 +308,16 @@ enum xr_status xr_request_new(const struct xr_header *hdr, const uint8_t *body,
             span_len = (size_t)xmlBufferLength(dump);
         }
     }
-    envelope_text(&w, h, span, span_len);
+    envelope_text(&w, use, span, span_len);
     req->bytes = malloc(w.n + 1);
     if (!req->bytes)
         goto nomem;
     req->len = w.n;
     w.p = (char *)req->bytes;
     w.n = 0;
-    envelope_text(&w, h, span, span_len);
+    envelope_text(&w, use, span, span_len);
     req->bytes[w.n] = '\0';
-    rc = req_finish(req, h, err);
+    rc = req_finish(req, use, err);
     if (rc != XR_OK)
         goto out;
     /* The full header is dropped: see struct xr_request. */

@@ -134,6 +134,15 @@ vayla_us=$(( (c1 - c0) * 1000000 / HZ / (n1 > 0 ? n1 : 1) ))
 sim_in_path_us=$(( (s1 - s0) * 1000000 / HZ / (n1 > 0 ? n1 : 1) ))
 rps1=$(sed -n 's/^Requests\/sec: *//p' "$W/wrk1")
 lat1=$(sed -n 's/^ *Latency *\([^ ]*\).*/\1/p' "$W/wrk1")
+# The floor of one HTTP exchange on this machine: GET /healthz (no work
+# behind it) under the same load, vayla CPU per request.
+c0=$(cpu_ticks "$SV_PID")
+wrk -t2 -c64 -d"${secs}s" "http://127.0.0.1:$API_PORT/healthz" >"$W/wrk0" 2>&1
+c1=$(cpu_ticks "$SV_PID")
+n0=$(requests_of "$W/wrk0")
+floor_us=$(( (c1 - c0) * 1000000 / HZ / (n0 > 0 ? n0 : 1) ))
+rps0=$(sed -n 's/^Requests\/sec: *//p' "$W/wrk0")
+lat0=$(sed -n 's/^ *Latency *\([^ ]*\).*/\1/p' "$W/wrk0")
 stop_serve
 
 # The same queries straight to the simulator, as SOAP envelopes.
@@ -159,6 +168,10 @@ printf '   %-34s %10s %10s %12s %8s\n' "path" "req/s" "latency" "CPU/query" "fai
 printf '   %-34s %10s %10s %9s us %8s\n' "wrk -> vayla -> sim (vayla CPU)" "$rps1" "$lat1" "$vayla_us" "$bad1"
 printf '   %-34s %10s %10s %9s us\n' "   (sim CPU in that path)" "" "" "$sim_in_path_us"
 printf '   %-34s %10s %10s %9s us\n' "wrk -> sim directly (sim CPU)" "$rps2" "$lat2" "$sim_us"
+printf '   %-34s %10s %10s %9s us\n' "wrk -> vayla GET /healthz (floor)" "$rps0" "$lat0" "$floor_us"
+printf '   ratios: vayla/sim %s, vayla/floor %s\n' \
+    "$(awk -v a="$vayla_us" -v b="$sim_us" 'BEGIN { printf "%.1f", a / (b > 0 ? b : 1) }')" \
+    "$(awk -v a="$vayla_us" -v b="$floor_us" 'BEGIN { printf "%.1f", a / (b > 0 ? b : 1) }')"
 echo
 
 # ---- 2. 10,000 in flight ---------------------------------------------------
