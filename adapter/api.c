@@ -240,11 +240,18 @@ static void req_free(struct adp_req *r)
 }
 
 /* Send the prepared answer, account for it and free the request. */
+static void free_text(const void *data, size_t len, void *arg)
+{
+    (void)len;
+    (void)arg;
+    free((void *)(uintptr_t)data);
+}
+
 static void reply_send(struct adp_req *r)
 {
     struct adp_worker *w = r->w;
     struct evkeyvalq *h = evhttp_request_get_output_headers(r->http);
-    struct evbuffer *out = evbuffer_new();
+    struct evbuffer *out = evhttp_request_get_output_buffer(r->http);
     struct adp_log_req lr;
     int64_t dur = adp_mono_us() - r->t_start_us;
     char *text = NULL;
@@ -255,8 +262,10 @@ static void reply_send(struct adp_req *r)
         json_object_set_new(r->body, "request_id", json_string(r->id));
         text = adp_json_dump_line(r->body, &text_len);
     }
-    if (out && text)
-        evbuffer_add(out, text, text_len);
+    /* The text is handed to the output buffer without a copy. */
+    if (text && (!out || evbuffer_add_reference(out, text, text_len, free_text,
+                                                NULL) != 0))
+        free(text);
     evhttp_add_header(h, "Content-Type", "application/json");
     evhttp_add_header(h, "X-Request-Id", r->id);
     evhttp_add_header(h, "Cache-Control", "no-store");
@@ -266,10 +275,7 @@ static void reply_send(struct adp_req *r)
     }
     if (r->status == 401)
         evhttp_add_header(h, "WWW-Authenticate", "Bearer realm=\"vayla\"");
-    send_reply(w, r->http, r->status, reason_phrase(r->status), out);
-    if (out)
-        evbuffer_free(out);
-    free(text);
+    send_reply(w, r->http, r->status, reason_phrase(r->status), NULL);
 
     adp_metrics_request(w->metrics, r->route, r->status, r->outcome,
                         (uint64_t)dur);
