@@ -14,7 +14,9 @@
  * value. Recursion depth is fixed by the static tables below, not by the
  * input.
  */
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -396,6 +398,17 @@ static const struct vgroup g_message[] = {{"Asiakasinfo", "customer_info", NULL,
                                            g_none},
                                           GROUP_END};
 
+/* Turvakielto: the flag itself is decided in code (turvakielto()). */
+static const struct vfield f_turvakielto[] = {
+    {"turvakielto_end_date", FK_DATE, {"TurvakieltoPaattymispvm"}}, FIELD_END};
+
+/* One search key of Hakuperusteet; type, value and code are set in code. */
+static const struct vfield f_search_key[] = {
+    {"result_text_fi", FK_TEXT, {"@hakuperusteTekstiS"}},
+    {"result_text_sv", FK_TEXT, {"@hakuperusteTekstiR"}},
+    {"result_text_en", FK_TEXT, {"@hakuperusteTekstiE"}},
+    FIELD_END};
+
 /* ---- XML helpers ------------------------------------------------------ */
 
 enum nsset {
@@ -403,24 +416,43 @@ enum nsset {
     NS_MSG /* VTJHenkiloVastaussanoma and the catalogue namespace */
 };
 
+/*
+ * The outcome of the namespace check for the xmlNs declarations seen
+ * last: a document declares a handful of namespaces and every element
+ * points at one of them, so the href compare runs once per declaration
+ * instead of once per element. The tree is not modified during a call,
+ * so a pointer keeps its href.
+ */
+struct nscache {
+    const xmlNs *accepted;
+    const xmlNs *rejected;
+};
+
 /* Decoding state. */
 struct dctx {
-    json_t *warnings; /* borrowed array */
+    json_t *warnings; /* created on the first warning; owned by the caller */
     struct xr_error *err;
+    struct nscache ns[2]; /* by enum nsset */
+    /* The value being converted by emit_field() when it spans several
+     * text nodes (list_span()); emit_field() does not nest. */
+    char value[VTJ_VALUE_MAX + 1u];
 };
+
+/* Everything but the value buffer, which is written before it is read. */
+static void dctx_init(struct dctx *c, struct xr_error *err)
+{
+    c->warnings = NULL;
+    c->err = err;
+    memset(c->ns, 0, sizeof(c->ns));
+}
 
 static const char *xs(const xmlChar *s)
 {
     return (const char *)s;
 }
 
-static bool ns_ok(const xmlNode *n, enum nsset set)
+static bool ns_href_ok(const char *href, enum nsset set)
 {
-    const char *href;
-
-    if (!n->ns || !n->ns->href)
-        return false;
-    href = xs(n->ns->href);
     switch (set) {
     case NS_WS:
         return strcmp(href, VTJ_NS_WS) == 0;
@@ -431,10 +463,49 @@ static bool ns_ok(const xmlNode *n, enum nsset set)
     return false;
 }
 
-static bool is_el(const xmlNode *n, enum nsset set, const char *name)
+static bool ns_check(struct dctx *c, const xmlNs *ns, enum nsset set)
+{
+    struct nscache *nc = &c->ns[set];
+    bool ok;
+
+    if (!ns || !ns->href)
+        return false;
+    if (ns == nc->rejected)
+        return false;
+    ok = ns_href_ok(xs(ns->href), set);
+    if (ok)
+        nc->accepted = ns;
+    else
+        nc->rejected = ns;
+    return ok;
+}
+
+static inline bool ns_ok(struct dctx *c, const xmlNode *n, enum nsset set)
+{
+    if (n->ns && n->ns == c->ns[set].accepted)
+        return true;
+    return ns_check(c, n->ns, set);
+}
+
+/* name (NUL-terminated) equals the len bytes at seg. */
+static bool name_is(const char *name, const char *seg, size_t len)
+{
+    return strncmp(name, seg, len) == 0 && name[len] == '\0';
+}
+
+/* An element of namespace set `set` whose local name is seg[0..len). */
+static bool is_el_n(struct dctx *c, const xmlNode *n, enum nsset set,
+                    const char *seg, size_t len)
 {
     return n->type == XML_ELEMENT_NODE && n->name &&
-           strcmp(xs(n->name), name) == 0 && ns_ok(n, set);
+           (len == 0 || n->name[0] == (xmlChar)seg[0]) &&
+           name_is(xs(n->name), seg, len) && ns_ok(c, n, set);
+}
+
+static bool is_el(struct dctx *c, const xmlNode *n, enum nsset set,
+                  const char *name)
+{
+    return is_el_n(c, n, set, name, strlen(name));
 }
 
 /*
@@ -477,90 +548,557 @@ static enum xr_status too_many(struct xr_error *err, const char *name)
                         VTJ_CHILD_MAX, name);
 }
 
+/* seg[0..len) as a string for an error message (the field and the
+ * message keep less than PATH_MAX_BYTES of it anyway). */
+static const char *seg_name(const char *seg, size_t len,
+                            char buf[PATH_MAX_BYTES])
+{
+    if (len >= PATH_MAX_BYTES)
+        len = PATH_MAX_BYTES - 1u;
+    memcpy(buf, seg, len);
+    buf[len] = '\0';
+    return buf;
+}
+
+static enum xr_status too_many_n(struct xr_error *err, const char *seg,
+                                 size_t len)
+{
+    char buf[PATH_MAX_BYTES];
+
+    return too_many(err, seg_name(seg, len, buf));
+}
+
+static enum xr_status duplicate_n(struct xr_error *err, const char *seg,
+                                  size_t len)
+{
+    char buf[PATH_MAX_BYTES];
+    const char *name = seg_name(seg, len, buf);
+
+    return xr_error_set(err, XR_EPROTO, "duplicate_element", name,
+                        "element %.48s appears more than once", name);
+}
+
 /*
- * The single child element `name` of parent in namespace set `set`, or
- * NULL. Two or more: XR_EPROTO duplicate_element.
+ * The single child element seg[0..len) of parent in namespace set `set`,
+ * or NULL. Two or more: XR_EPROTO duplicate_element. Examines at most
+ * VTJ_CHILD_MAX child nodes (more: XR_ELIMIT too_many_items).
  */
-static enum xr_status find_child(const xmlNode *parent, enum nsset set,
-                                 const char *name, xmlNodePtr *out,
-                                 struct xr_error *err)
+static enum xr_status find_child_n(struct dctx *c, const xmlNode *parent,
+                                   enum nsset set, const char *seg, size_t len,
+                                   const xmlNode **out)
 {
     unsigned seen = 0;
 
     *out = NULL;
-    for (xmlNodePtr n = parent->children; n; n = n->next) {
-        if (++seen > VTJ_CHILD_MAX)
-            return too_many(err, name);
-        if (!is_el(n, set, name))
+    for (const xmlNode *n = parent->children; n; n = n->next) {
+        if (++seen > VTJ_CHILD_MAX) {
+            *out = NULL;
+            return too_many_n(c->err, seg, len);
+        }
+        if (!is_el_n(c, n, set, seg, len))
             continue;
         if (*out) {
             *out = NULL;
-            return xr_error_set(err, XR_EPROTO, "duplicate_element", name,
-                                "element %.48s appears more than once", name);
+            return duplicate_n(c->err, seg, len);
         }
         *out = n;
     }
     return XR_OK;
 }
 
+static enum xr_status find_child(struct dctx *c, const xmlNode *parent,
+                                 enum nsset set, const char *name,
+                                 const xmlNode **out)
+{
+    return find_child_n(c, parent, set, name, strlen(name), out);
+}
+
+/* ---- Compiled tables -------------------------------------------------- */
+
+/*
+ * The decoder looks up many table paths below each group element (about
+ * 50 below Henkilo). Parsing and comparing the path texts on every lookup
+ * would cost more than the rest of the decoding, so the first vtj_decode()
+ * compiles the tables once (pthread_once) into shapes, read-only after:
+ *
+ *   a shape is one (fields, groups) pair of the tables; its steps are the
+ *   distinct element names looked up directly below such an element: the
+ *   first step of every field path, every group element, and the names
+ *   the code looks up itself (extra). Each step has a slot.
+ *
+ * Decoding a group element then scans its children once and files every
+ * element whose name is a step into that step's slot (struct scan); a
+ * lookup is a slot read. Deeper steps ("A/B": B) and attributes are
+ * resolved from the path text below the (small) element found.
+ */
+#define STEP_NAME_MAX   (PATH_MAX_BYTES - 1u)
+#define SHAPE_STEPS_MAX 64u  /* distinct names below one element */
+#define SHAPE_BUCKETS   128u /* open addressing, 2^7 (key_bucket), > steps */
+#define PLAN_SHAPES     40u
+#define PLAN_STEPS      256u
+#define PLAN_FIELDS     192u
+#define PLAN_GROUPS     48u
+#define NO_STEP         0xFFu
+
+struct pstep {
+    const char *name; /* not NUL-terminated after len */
+    size_t len;
+    unsigned key; /* name_key() */
+};
+
+struct ppath {
+    unsigned char step; /* slot of the first element step, or NO_STEP */
+    const char *rest;   /* the path after that step: "", "/B..", "@x" */
+};
+
+struct pfield {
+    const struct vfield *f;
+    struct ppath path[3];
+    unsigned npaths;
+};
+
+struct pshape;
+
+struct pgroup {
+    const struct vgroup *g;
+    unsigned char step; /* slot of g->element in the parent's shape */
+    const struct pshape *shape;
+};
+
+struct pshape {
+    const struct vfield *fields; /* the tables compiled, also the key */
+    const struct vgroup *groups;
+    const char *const *extra;
+    const struct pfield *pf;
+    unsigned nfields;
+    const struct pgroup *pg;
+    unsigned ngroups;
+    const struct pstep *steps;
+    unsigned nsteps;
+    unsigned char bucket[SHAPE_BUCKETS]; /* 1 + slot; 0 = empty */
+};
+
+/* Names looked up by the code, not by the tables. */
+static const char *const x_none[] = {NULL};
+static const char *const x_message[] = {"Paluukoodi", "Hakuperusteet",
+                                        "Henkilo", NULL};
+static const char *const x_person[] = {"Turvakielto", NULL};
+static const char *const x_turvakielto[] = {"TurvakieltoTieto", NULL};
+
+static pthread_once_t plan_once = PTHREAD_ONCE_INIT;
+static bool plan_ready; /* false: a table does not fit the capacities */
+static struct pshape plan_shape[PLAN_SHAPES];
+static struct pstep plan_step[PLAN_STEPS];
+static struct pfield plan_field[PLAN_FIELDS];
+static struct pgroup plan_group[PLAN_GROUPS];
+static unsigned plan_nshapes, plan_nsteps, plan_nfields, plan_ngroups;
+static const struct pshape *shape_message, *shape_person, *shape_turvakielto,
+    *shape_search_key;
+
+/*
+ * A name's length and its first and last two bytes, packed: the table
+ * names differ there. Equal keys still need a compare of the names.
+ */
+static inline unsigned name_key(const char *s, size_t len)
+{
+    if (len == 0)
+        return 0;
+    return (unsigned)len ^ (unsigned)(unsigned char)s[0] << 8 ^
+           (unsigned)(unsigned char)s[len > 1 ? 1 : 0] << 14 ^
+           (unsigned)(unsigned char)s[len > 1 ? len - 2 : 0] << 19 ^
+           (unsigned)(unsigned char)s[len - 1] << 24;
+}
+
+static unsigned key_bucket(unsigned key)
+{
+    return (key * 2654435761u) >> 25; /* 7 bits: SHAPE_BUCKETS */
+}
+
+/*
+ * The slot of name[0..len) in shape s; *bucket is where it would go when
+ * absent (-1 returned). Ends: fewer steps than buckets, one is empty.
+ */
+static inline int shape_probe(const struct pshape *s, const char *name,
+                              size_t len, unsigned key, unsigned *bucket)
+{
+    for (unsigned i = key_bucket(key);; i = (i + 1u) & (SHAPE_BUCKETS - 1u)) {
+        const struct pstep *st;
+
+        if (s->bucket[i] == 0) {
+            *bucket = i;
+            return -1;
+        }
+        st = &s->steps[s->bucket[i] - 1u];
+        if (st->key == key && st->len == len &&
+            memcmp(st->name, name, len) == 0)
+            return s->bucket[i] - 1;
+    }
+}
+
+static int shape_find(const struct pshape *s, const char *name, size_t len)
+{
+    unsigned bucket;
+
+    if (len > STEP_NAME_MAX)
+        return -1;
+    return shape_probe(s, name, len, name_key(name, len), &bucket);
+}
+
+/* Slot of a step of the shape being compiled, added when new; -1 full. */
+static int plan_add_step(struct pshape *s, const char *name, size_t len)
+{
+    unsigned key, bucket = 0;
+    int slot;
+    struct pstep *st;
+
+    if (len > STEP_NAME_MAX)
+        return -1;
+    key = name_key(name, len);
+    slot = shape_probe(s, name, len, key, &bucket);
+    if (slot >= 0)
+        return slot;
+    if (s->nsteps == SHAPE_STEPS_MAX || plan_nsteps == PLAN_STEPS)
+        return -1;
+    /* This shape's steps are the last ones of plan_step (see below). */
+    st = &plan_step[plan_nsteps++];
+    st->name = name;
+    st->len = len;
+    st->key = key;
+    s->bucket[bucket] = (unsigned char)++s->nsteps;
+    return (int)s->nsteps - 1;
+}
+
+static int plan_add_name(struct pshape *s, const char *name)
+{
+    return plan_add_step(s, name, strlen(name));
+}
+
+static struct ppath plan_path(struct pshape *s, const char *path, bool *ok)
+{
+    struct ppath pp = {NO_STEP, path};
+    size_t n;
+    int slot;
+
+    if (*path == '\0' || *path == '@')
+        return pp; /* the element itself */
+    n = strcspn(path, "/@");
+    slot = plan_add_step(s, path, n);
+    if (slot < 0) {
+        *ok = false;
+        return pp;
+    }
+    pp.step = (unsigned char)slot;
+    pp.rest = path + n;
+    return pp;
+}
+
+/* The shape of (fields, groups, extra), compiled once; NULL: no room. */
+static const struct pshape *plan_compile(const struct vfield *fields,
+                                         const struct vgroup *groups,
+                                         const char *const *extra)
+{
+    struct pshape *s;
+    struct pfield *pf;
+    struct pgroup *pg;
+    unsigned nf = 0, ng = 0;
+    bool ok = true;
+
+    for (unsigned i = 0; i < plan_nshapes; i++)
+        if (plan_shape[i].fields == fields && plan_shape[i].groups == groups &&
+            plan_shape[i].extra == extra)
+            return &plan_shape[i];
+    while (fields[nf].json)
+        nf++;
+    while (groups[ng].element)
+        ng++;
+    if (plan_nshapes == PLAN_SHAPES || nf > PLAN_FIELDS - plan_nfields ||
+        ng > PLAN_GROUPS - plan_ngroups)
+        return NULL;
+    s = &plan_shape[plan_nshapes++];
+    pf = &plan_field[plan_nfields];
+    pg = &plan_group[plan_ngroups];
+    plan_nfields += nf;
+    plan_ngroups += ng;
+    s->fields = fields;
+    s->groups = groups;
+    s->extra = extra;
+    s->pf = pf;
+    s->nfields = nf;
+    s->pg = pg;
+    s->ngroups = ng;
+    s->steps = &plan_step[plan_nsteps];
+    s->nsteps = 0;
+    memset(s->bucket, 0, sizeof(s->bucket));
+    /* All steps of this shape first, so that they are contiguous ... */
+    for (unsigned i = 0; i < nf; i++) {
+        pf[i].f = &fields[i];
+        pf[i].npaths = 0;
+        for (unsigned k = 0; k < 3 && fields[i].path[k]; k++)
+            pf[i].path[pf[i].npaths++] = plan_path(s, fields[i].path[k], &ok);
+    }
+    for (unsigned i = 0; i < ng; i++) {
+        int slot = plan_add_name(s, groups[i].element);
+        if (slot < 0)
+            return NULL;
+        pg[i].g = &groups[i];
+        pg[i].step = (unsigned char)slot;
+    }
+    for (unsigned i = 0; extra[i]; i++)
+        if (plan_add_name(s, extra[i]) < 0)
+            return NULL;
+    if (!ok)
+        return NULL;
+    /* ... then the shapes of the groups. */
+    for (unsigned i = 0; i < ng; i++) {
+        pg[i].shape = plan_compile(groups[i].fields, groups[i].groups, x_none);
+        if (!pg[i].shape)
+            return NULL;
+    }
+    return s;
+}
+
+static void plan_init(void)
+{
+    shape_message = plan_compile(f_message, g_message, x_message);
+    shape_person = plan_compile(f_person, g_person, x_person);
+    shape_turvakielto = plan_compile(f_turvakielto, g_none, x_turvakielto);
+    shape_search_key = plan_compile(f_search_key, g_none, x_none);
+    plan_ready =
+        shape_message && shape_person && shape_turvakielto && shape_search_key;
+}
+
+/* ---- Scanning a group element ----------------------------------------- */
+
+/*
+ * The children of one element filed by the steps of its shape. A lookup
+ * gives the same answer find_child_n() would: the scan covers exactly the
+ * nodes find_child_n() examines (the first VTJ_CHILD_MAX) and remembers
+ * whether there are more. Scanning never fails, so scanning before the
+ * first lookup reports the same errors in the same order as scanning
+ * per lookup.
+ */
+struct hit {
+    const xmlNode *first; /* first child element with the step's name */
+    const xmlNode *last;  /* last one among the examined nodes */
+    unsigned first_pos;   /* 1-based position of first among all children */
+    unsigned count;
+};
+
+struct scan {
+    const struct pshape *shape;
+    const xmlNode *el;
+    bool overflow; /* el has more than VTJ_CHILD_MAX child nodes */
+    struct hit hit[SHAPE_STEPS_MAX];
+};
+
+/* Scan the children of el for the steps of shape (if it has any). */
+static void scan_open(struct scan *s, const struct pshape *shape,
+                      const xmlNode *el, struct dctx *c)
+{
+    unsigned pos = 0;
+
+    s->shape = shape;
+    s->el = el;
+    s->overflow = false;
+    if (shape->nsteps == 0)
+        return; /* attributes only */
+    memset(s->hit, 0, shape->nsteps * sizeof(s->hit[0]));
+    for (const xmlNode *n = el->children; n; n = n->next) {
+        struct hit *h;
+        size_t len;
+        int slot;
+
+        if (++pos > VTJ_CHILD_MAX) {
+            s->overflow = true;
+            break;
+        }
+        if (n->type != XML_ELEMENT_NODE || !n->name || !ns_ok(c, n, NS_MSG))
+            continue;
+        len = strnlen(xs(n->name), STEP_NAME_MAX + 1u);
+        slot = shape_find(shape, xs(n->name), len);
+        if (slot < 0)
+            continue; /* not looked up below this element */
+        h = &s->hit[slot];
+        if (h->count++ == 0) {
+            h->first = n;
+            h->first_pos = pos;
+        }
+        h->last = n;
+    }
+}
+
+/* find_child_n(s->el, NS_MSG, <name of step>) through the scan. */
+static enum xr_status scan_child(struct scan *s, unsigned step,
+                                 const xmlNode **out, struct dctx *c)
+{
+    const struct pstep *st = &s->shape->steps[step];
+    const struct hit *h;
+
+    *out = NULL;
+    h = &s->hit[step];
+    /* A second one within the examined nodes is found before the cap. */
+    if (h->count > 1)
+        return duplicate_n(c->err, st->name, st->len);
+    if (s->overflow)
+        return too_many_n(c->err, st->name, st->len);
+    *out = h->first;
+    return XR_OK;
+}
+
+/* The single child `name`: through the scan when name is a step. */
+static enum xr_status scan_get(struct scan *s, const char *name,
+                               const xmlNode **out, struct dctx *c)
+{
+    int step = shape_find(s->shape, name, strlen(name));
+
+    if (step < 0)
+        return find_child(c, s->el, NS_MSG, name, out);
+    return scan_child(s, (unsigned)step, out, c);
+}
+
+/* ---- Text ------------------------------------------------------------- */
+
 static bool is_xml_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+static bool is_text(const xmlNode *n)
+{
+    return (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) &&
+           n->content;
+}
+
+static enum xr_status too_long(struct xr_error *err, const char *name)
+{
+    return xr_error_set(err, XR_ELIMIT, "value_too_long", name,
+                        "a value in %.48s is longer than %u bytes", name,
+                        VTJ_VALUE_MAX);
+}
+
+/* A value: len bytes at p, not NUL-terminated; len 0 = absent. */
+struct span {
+    const char *p;
+    size_t len;
+};
+
 /*
- * Concatenate the text/CDATA nodes of a node list, trim XML whitespace.
- * *out is new, or NULL when the result is empty. Caps at VTJ_VALUE_MAX.
+ * The text/CDATA nodes of a node list, concatenated: *s points into the
+ * node's own content when only one node carries text, otherwise into buf
+ * (VTJ_VALUE_MAX + 1 bytes); *total is the length, 0 when there is none.
+ * Caps: VTJ_CHILD_MAX nodes, VTJ_VALUE_MAX bytes.
  */
+static enum xr_status concat_text(const xmlNode *first, const char *name,
+                                  char *buf, const char **s, size_t *total,
+                                  struct xr_error *err)
+{
+    const xmlNode *only = NULL;
+    unsigned seen = 0, parts = 0;
+    size_t at = 0;
+
+    *s = NULL;
+    *total = 0;
+    for (const xmlNode *n = first; n; n = n->next) {
+        size_t l;
+
+        if (++seen > VTJ_CHILD_MAX)
+            return too_many(err, name);
+        if (!is_text(n))
+            continue;
+        l = strnlen(xs(n->content), VTJ_VALUE_MAX + 1u);
+        *total += l;
+        if (*total > VTJ_VALUE_MAX)
+            return too_long(err, name);
+        if (l > 0) {
+            parts++;
+            only = n;
+        }
+    }
+    if (*total == 0)
+        return XR_OK;
+    if (parts == 1) {
+        *s = xs(only->content);
+        return XR_OK;
+    }
+    /* Same nodes as above (at most VTJ_CHILD_MAX), *total fits. */
+    for (const xmlNode *n = first; n && at < *total; n = n->next) {
+        if (is_text(n)) {
+            size_t l = strlen(xs(n->content));
+            memcpy(buf + at, n->content, l);
+            at += l;
+        }
+    }
+    *s = buf;
+    return XR_OK;
+}
+
+/*
+ * The text/CDATA nodes of a node list, concatenated (concat_text()) and
+ * trimmed of XML whitespace; an empty span when nothing is left.
+ */
+static enum xr_status list_span(const xmlNode *first, const char *name,
+                                char *buf, struct span *out,
+                                struct xr_error *err)
+{
+    const char *s;
+    size_t total, start, end;
+    enum xr_status rc;
+
+    out->p = NULL;
+    out->len = 0;
+    if (first && !first->next) {
+        /* One child node, the usual <A>value</A>: the same, shorter. */
+        if (!is_text(first))
+            return XR_OK;
+        s = xs(first->content);
+        total = strnlen(s, VTJ_VALUE_MAX + 1u);
+        if (total > VTJ_VALUE_MAX)
+            return too_long(err, name);
+    } else {
+        rc = concat_text(first, name, buf, &s, &total, err);
+        if (rc != XR_OK)
+            return rc;
+    }
+    for (start = 0; start < total && is_xml_space(s[start]); start++)
+        ;
+    for (end = total; end > start && is_xml_space(s[end - 1]); end--)
+        ;
+    if (start < end) {
+        out->p = s + start;
+        out->len = end - start;
+    }
+    return XR_OK;
+}
+
+/* A span as a new string (*out NULL when empty). */
+static enum xr_status span_dup(const struct span *v, const char *name,
+                               char **out, struct xr_error *err)
+{
+    *out = NULL;
+    if (v->len == 0)
+        return XR_OK;
+    *out = malloc(v->len + 1u);
+    if (!*out)
+        return xr_error_set(err, XR_ENOMEM, "out_of_memory", name,
+                            "out of memory");
+    memcpy(*out, v->p, v->len);
+    (*out)[v->len] = '\0';
+    return XR_OK;
+}
+
+/* list_span() into a new string; *out is NULL when the value is empty. */
 static enum xr_status list_text(const xmlNode *first, const char *name,
                                 char **out, struct xr_error *err)
 {
-    size_t total = 0, start, end;
-    unsigned seen = 0;
-    char *buf = NULL;
+    char buf[VTJ_VALUE_MAX + 1u];
+    struct span v;
+    enum xr_status rc;
 
     *out = NULL;
-    for (const xmlNode *n = first; n; n = n->next) {
-        if (++seen > VTJ_CHILD_MAX)
-            return too_many(err, name);
-        if ((n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) &&
-            n->content) {
-            total += strnlen(xs(n->content), VTJ_VALUE_MAX + 1u);
-            if (total > VTJ_VALUE_MAX)
-                return xr_error_set(err, XR_ELIMIT, "value_too_long", name,
-                                    "a value in %.48s is longer than %u "
-                                    "bytes",
-                                    name, VTJ_VALUE_MAX);
-        }
-    }
-    if (total == 0)
-        return XR_OK;
-    buf = malloc(total + 1u);
-    if (!buf)
-        return xr_error_set(err, XR_ENOMEM, "out_of_memory", name,
-                            "out of memory");
-    total = 0;
-    for (const xmlNode *n = first; n; n = n->next) {
-        if ((n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) &&
-            n->content) {
-            size_t l = strlen(xs(n->content));
-            memcpy(buf + total, n->content, l);
-            total += l;
-        }
-    }
-    buf[total] = '\0';
-    for (start = 0; start < total && is_xml_space(buf[start]); start++)
-        ;
-    for (end = total; end > start && is_xml_space(buf[end - 1]); end--)
-        ;
-    if (start == end) {
-        free(buf);
-        return XR_OK;
-    }
-    memmove(buf, buf + start, end - start);
-    buf[end - start] = '\0';
-    *out = buf;
-    return XR_OK;
+    rc = list_span(first, name, buf, &v, err);
+    if (rc != XR_OK)
+        return rc;
+    return span_dup(&v, name, out, err);
 }
 
 static enum xr_status elem_text(const xmlNode *el, char **out,
@@ -569,58 +1107,78 @@ static enum xr_status elem_text(const xmlNode *el, char **out,
     return list_text(el->children, xs(el->name), out, err);
 }
 
-/* Unqualified attribute `name` of el, trimmed; NULL when absent/empty. */
-static enum xr_status attr_text(const xmlNode *el, const char *name, char **out,
-                                struct xr_error *err)
+/* Unqualified attribute `name` of el, trimmed; empty span when absent. */
+static enum xr_status attr_span(const xmlNode *el, const char *name, char *buf,
+                                struct span *out, struct xr_error *err)
 {
     unsigned seen = 0;
 
-    *out = NULL;
+    out->p = NULL;
+    out->len = 0;
     for (const xmlAttr *a = el->properties; a; a = a->next) {
         if (++seen > VTJ_CHILD_MAX)
             return too_many(err, name);
-        if (a->ns == NULL && a->name && strcmp(xs(a->name), name) == 0)
-            return list_text(a->children, name, out, err);
+        if (a->ns == NULL && a->name && a->name[0] == (xmlChar)name[0] &&
+            strcmp(xs(a->name), name) == 0)
+            return list_span(a->children, name, buf, out, err);
     }
     return XR_OK;
 }
 
-/*
- * Resolve a static table path ("A", "A/B", "A@x", "@x") below el into a
- * trimmed string (new, or NULL when absent or empty).
- */
-static enum xr_status path_text(const xmlNode *el, const char *path, char **out,
+static enum xr_status attr_text(const xmlNode *el, const char *name, char **out,
                                 struct xr_error *err)
 {
-    char seg[PATH_MAX_BYTES];
-    const char *p = path, *attr = NULL;
-    const xmlNode *cur = el;
-    xmlNodePtr child;
+    char buf[VTJ_VALUE_MAX + 1u];
+    struct span v;
     enum xr_status rc;
 
     *out = NULL;
-    while (*p && *p != '@') {
-        size_t n = strcspn(p, "/@");
-        if (n >= sizeof(seg))
-            return xr_error_set(err, XR_EINTERNAL, "internal_error", "",
-                                "table path too long");
-        memcpy(seg, p, n);
-        seg[n] = '\0';
-        rc = find_child(cur, NS_MSG, seg, &child, err);
-        if (rc != XR_OK)
+    rc = attr_span(el, name, buf, &v, err);
+    if (rc != XR_OK)
+        return rc;
+    return span_dup(&v, name, out, err);
+}
+
+/*
+ * Resolve a compiled table path below the scanned element into a trimmed
+ * span (empty when absent or empty); buf as for list_span(). The first
+ * step comes from the scan; the rest of the path ("/B..", "@x") is
+ * resolved by scanning below the (small) element it found.
+ */
+static enum xr_status path_span(struct scan *s, const struct ppath *pp,
+                                char *buf, struct span *out, struct dctx *c)
+{
+    const xmlNode *cur = s->el;
+    const char *p = pp->rest;
+    enum xr_status rc;
+
+    out->p = NULL;
+    out->len = 0;
+    if (pp->step != NO_STEP) {
+        rc = scan_child(s, pp->step, &cur, c);
+        if (rc != XR_OK || !cur)
             return rc;
-        if (!child)
-            return XR_OK;
+        if (*p == '/')
+            p++;
+    }
+    while (*p && *p != '@') {
+        const xmlNode *child;
+        size_t n = strcspn(p, "/@");
+
+        if (n >= PATH_MAX_BYTES)
+            return xr_error_set(c->err, XR_EINTERNAL, "internal_error", "",
+                                "table path too long");
+        rc = find_child_n(c, cur, NS_MSG, p, n, &child);
+        if (rc != XR_OK || !child)
+            return rc;
         cur = child;
         p += n;
         if (*p == '/')
             p++;
     }
     if (*p == '@')
-        attr = p + 1;
-    if (attr)
-        return attr_text(cur, attr, out, err);
-    return elem_text(cur, out, err);
+        return attr_span(cur, p + 1, buf, out, c->err);
+    return list_span(cur->children, xs(cur->name), buf, out, c->err);
 }
 
 /* ---- Value conversion ------------------------------------------------- */
@@ -630,7 +1188,7 @@ static bool all_digits(const char *s, size_t n)
     for (size_t i = 0; i < n; i++)
         if (s[i] < '0' || s[i] > '9')
             return false;
-    return s[n] == '\0';
+    return true;
 }
 
 static unsigned num(const char *s, size_t n)
@@ -652,53 +1210,52 @@ static unsigned month_days(unsigned y, unsigned m)
     return d[m - 1u];
 }
 
-/* yyyymmdd -> ISO 8601 (reduced precision for 00 month/day). */
-static bool iso_date(const char *v, char *out, size_t size)
+/*
+ * yyyymmdd -> ISO 8601 (reduced precision for 00 month/day) into out (at
+ * least 11 bytes, not NUL-terminated); returns the length, 0 = invalid.
+ * The digits are valid as they stand, so they are copied, not formatted.
+ */
+static size_t iso_date(const char *v, size_t len, char *out)
 {
     unsigned y, m, d;
-    int n;
 
-    if (!all_digits(v, 8))
-        return false;
+    if (len != 8 || !all_digits(v, 8))
+        return 0;
     y = num(v, 4);
     m = num(v + 4, 2);
     d = num(v + 6, 2);
     if (y == 0u)
-        return false;
+        return 0;
+    memcpy(out, v, 4);
     if (m == 0u && d == 0u)
-        n = snprintf(out, size, "%04u", y);
-    else if (m >= 1u && m <= 12u && d == 0u)
-        n = snprintf(out, size, "%04u-%02u", y, m);
-    else if (m >= 1u && m <= 12u && d >= 1u && d <= month_days(y, m))
-        n = snprintf(out, size, "%04u-%02u-%02u", y, m, d);
-    else
-        return false;
-    return n > 0 && (size_t)n < size;
+        return 4;
+    if (m < 1u || m > 12u)
+        return 0;
+    out[4] = '-';
+    memcpy(out + 5, v + 4, 2);
+    if (d == 0u)
+        return 7;
+    if (d > month_days(y, m))
+        return 0;
+    out[7] = '-';
+    memcpy(out + 8, v + 6, 2);
+    return 10;
 }
 
-/* yyyymmddhhmmss -> yyyy-mm-ddThh:mm:ss (Finnish local time). */
-static bool iso_timestamp(const char *v, char *out, size_t size)
+/* yyyymmddhhmmss -> yyyy-mm-ddThh:mm:ss (Finnish local time) into out (at
+ * least 19 bytes, not NUL-terminated); returns the length, 0 = invalid. */
+static size_t iso_timestamp(const char *v, size_t len, char *out)
 {
-    char date[16];
-    unsigned hh, mi, ss;
-    int n;
-
-    if (!all_digits(v, 14))
-        return false;
-    {
-        char d8[9];
-        memcpy(d8, v, 8);
-        d8[8] = '\0';
-        if (!iso_date(d8, date, sizeof(date)) || strlen(date) != 10)
-            return false;
-    }
-    hh = num(v + 8, 2);
-    mi = num(v + 10, 2);
-    ss = num(v + 12, 2);
-    if (hh > 23u || mi > 59u || ss > 60u)
-        return false;
-    n = snprintf(out, size, "%sT%02u:%02u:%02u", date, hh, mi, ss);
-    return n > 0 && (size_t)n < size;
+    if (len != 14 || !all_digits(v, 14) || iso_date(v, 8, out) != 10 ||
+        num(v + 8, 2) > 23u || num(v + 10, 2) > 59u || num(v + 12, 2) > 60u)
+        return 0;
+    out[10] = 'T';
+    memcpy(out + 11, v + 8, 2);
+    out[13] = ':';
+    memcpy(out + 14, v + 10, 2);
+    out[16] = ':';
+    memcpy(out + 17, v + 12, 2);
+    return 19;
 }
 
 static enum xr_status warn(struct dctx *c, const char *what, const char *field)
@@ -709,6 +1266,8 @@ static enum xr_status warn(struct dctx *c, const char *what, const char *field)
         (void)snprintf(buf, sizeof(buf), "%s:%s", what, field);
     else
         (void)snprintf(buf, sizeof(buf), "%s", what);
+    if (!c->warnings)
+        c->warnings = json_array(); /* most answers have none */
     if (json_array_append_new(c->warnings, json_string(buf)) != 0)
         return xr_error_set(c->err, XR_ENOMEM, "out_of_memory", "",
                             "out of memory");
@@ -721,63 +1280,101 @@ static enum xr_status oom(struct xr_error *err)
                         "out of memory decoding the VTJ answer");
 }
 
+static bool is_ascii(const char *s, size_t n)
+{
+    uint64_t any = 0, w;
+    size_t i = 0;
+
+    for (; i + 8u <= n; i += 8u) {
+        memcpy(&w, s + i, 8u);
+        any |= w;
+    }
+    for (; i < n; i++)
+        any |= (unsigned char)s[i];
+    return (any & 0x8080808080808080u) == 0;
+}
+
+/*
+ * A JSON string of len bytes at s. json_stringn() validates UTF-8 (and
+ * returns NULL for invalid input); ASCII is valid UTF-8, so the common
+ * case skips that second pass with the same result.
+ */
+static json_t *text_json(const char *s, size_t len)
+{
+    return is_ascii(s, len) ? json_stringn_nocheck(s, len)
+                            : json_stringn(s, len);
+}
+
+/* The span holds exactly lit (never true for an empty span). */
+static bool span_is(const struct span *v, const char *lit)
+{
+    return v->len > 0 && name_is(lit, v->p, v->len);
+}
+
 /* Convert v per kind; *out = NULL with a warning when not convertible. */
 static enum xr_status convert(struct dctx *c, const char *json_name,
-                              enum fkind kind, const char *v, json_t **out)
+                              enum fkind kind, const struct span *v,
+                              json_t **out)
 {
     char buf[32];
-    size_t len = strlen(v);
+    size_t n;
 
     *out = NULL;
     switch (kind) {
     case FK_TEXT:
-        *out = json_stringn(v, len);
+        *out = text_json(v->p, v->len);
         break;
     case FK_DATE:
-        if (!iso_date(v, buf, sizeof(buf)))
+        n = iso_date(v->p, v->len, buf);
+        if (n == 0)
             return warn(c, "invalid_date", json_name);
-        *out = json_string(buf);
+        *out = json_stringn_nocheck(buf, n);
         break;
     case FK_TIMESTAMP:
-        if (!iso_timestamp(v, buf, sizeof(buf)))
+        n = iso_timestamp(v->p, v->len, buf);
+        if (n == 0)
             return warn(c, "invalid_timestamp", json_name);
-        *out = json_string(buf);
+        *out = json_stringn_nocheck(buf, n);
         break;
     case FK_FLAG:
-        if (strcmp(v, "1") == 0)
+        if (span_is(v, "1"))
             *out = json_true();
-        else if (strcmp(v, "0") == 0)
+        else if (span_is(v, "0"))
             *out = json_false();
         else
             return warn(c, "unexpected_value", json_name);
         break;
     case FK_VALIDITY:
-        *out = json_boolean(strcmp(v, "1") == 0);
+        *out = json_boolean(span_is(v, "1"));
         break;
     case FK_COUNT:
-        if (len == 0 || len > 9 || !all_digits(v, len))
+        if (v->len == 0 || v->len > 9 || !all_digits(v->p, v->len))
             return warn(c, "invalid_count", json_name);
-        *out = json_integer((json_int_t)num(v, len));
+        *out = json_integer((json_int_t)num(v->p, v->len));
         break;
     case FK_LANG:
-        if (len <= 8) {
-            for (size_t i = 0; i <= len; i++)
-                buf[i] = (v[i] >= 'A' && v[i] <= 'Z') ? (char)(v[i] - 'A' + 'a')
-                                                      : v[i];
+        if (v->len <= 8) {
+            for (size_t i = 0; i < v->len; i++)
+                buf[i] = (v->p[i] >= 'A' && v->p[i] <= 'Z')
+                             ? (char)(v->p[i] - 'A' + 'a')
+                             : v->p[i];
             /* Withdrawn ISO 639 code for Hebrew still seen in VTJ. */
-            *out = json_string(strcmp(buf, "iw") == 0 ? "he" : buf);
+            if (v->len == 2 && buf[0] == 'i' && buf[1] == 'w')
+                *out = json_stringn_nocheck("he", 2);
+            else
+                *out = text_json(buf, v->len);
         } else {
-            *out = json_stringn(v, len);
+            *out = text_json(v->p, v->len);
         }
         break;
     case FK_COUNTRY:
         /* Old codes still seen in VTJ: Sudan 736 -> 729, Ethiopia 230. */
-        if (strcmp(v, "736") == 0)
-            *out = json_string("729");
-        else if (strcmp(v, "230") == 0)
-            *out = json_string("231");
+        if (span_is(v, "736"))
+            *out = json_stringn_nocheck("729", 3);
+        else if (span_is(v, "230"))
+            *out = json_stringn_nocheck("231", 3);
         else
-            *out = json_stringn(v, len);
+            *out = text_json(v->p, v->len);
         break;
     }
     if (!*out)
@@ -785,47 +1382,86 @@ static enum xr_status convert(struct dctx *c, const char *json_name,
     return XR_OK;
 }
 
-static enum xr_status emit_field(json_t *obj, const struct vfield *f,
-                                 const xmlNode *el, struct dctx *c)
-{
-    char *v = NULL;
-    json_t *j = NULL;
-    enum xr_status rc = XR_OK;
+/* ---- Emitting JSON ---------------------------------------------------- */
 
-    for (size_t i = 0; i < 3 && f->path[i]; i++) {
-        rc = path_text(el, f->path[i], &v, c->err);
-        if (rc != XR_OK)
-            goto out;
-        if (v)
-            break;
+/*
+ * The object of one group element, created with its first member (so a
+ * group that yields nothing costs no allocation); a typed group's "type"
+ * comes first. Keys are the static ASCII names of the tables, hence the
+ * _nocheck setters.
+ */
+struct jobj {
+    json_t *obj;
+    const char *type;
+};
+
+/* Set key to v (reference taken, also on failure). */
+static enum xr_status jobj_set(struct jobj *o, const char *key, json_t *v,
+                               struct xr_error *err)
+{
+    if (!o->obj) {
+        o->obj = json_object();
+        if (!o->obj || (o->type && json_object_set_new_nocheck(
+                                       o->obj, "type",
+                                       json_string_nocheck(o->type)) != 0)) {
+            json_decref(v);
+            return oom(err);
+        }
     }
-    if (!v)
-        goto out;
-    rc = convert(c, f->json, f->kind, v, &j);
-    if (rc != XR_OK || !j)
-        goto out;
-    if (json_object_set_new(obj, f->json, j) != 0) {
-        j = NULL; /* set_new consumed the reference even on failure */
-        rc = oom(c->err);
-        goto out;
-    }
-    rc = XR_OK;
-out:
-    free(v);
-    return rc;
+    if (json_object_set_new_nocheck(o->obj, key, v) != 0)
+        return oom(err);
+    return XR_OK;
 }
 
-static enum xr_status group_object(const struct vgroup *g, const xmlNode *el,
+static enum xr_status emit_field(struct jobj *o, const struct pfield *pf,
+                                 struct scan *s, struct dctx *c)
+{
+    struct span v = {NULL, 0};
+    json_t *j = NULL;
+    enum xr_status rc;
+
+    for (unsigned i = 0; i < pf->npaths; i++) {
+        rc = path_span(s, &pf->path[i], c->value, &v, c);
+        if (rc != XR_OK)
+            return rc;
+        if (v.len > 0)
+            break;
+    }
+    if (v.len == 0)
+        return XR_OK;
+    rc = convert(c, pf->f->json, pf->f->kind, &v, &j);
+    if (rc != XR_OK || !j)
+        return rc;
+    return jobj_set(o, pf->f->json, j, c->err);
+}
+
+/* Every field of the scanned element's shape into o, in table order. */
+static enum xr_status emit_fields(struct jobj *o, struct scan *s,
+                                  struct dctx *c)
+{
+    for (unsigned i = 0; i < s->shape->nfields; i++) {
+        enum xr_status rc = emit_field(o, &s->shape->pf[i], s, c);
+        if (rc != XR_OK)
+            return rc;
+    }
+    return XR_OK;
+}
+
+static enum xr_status group_object(const struct pgroup *pg, const xmlNode *el,
                                    json_t **out, struct dctx *c);
 
-static enum xr_status append_item(json_t *parent, const char *key, json_t *item,
-                                  struct xr_error *err)
+static enum xr_status append_item(struct jobj *parent, const char *key,
+                                  json_t *item, struct xr_error *err)
 {
-    json_t *arr = json_object_get(parent, key);
+    json_t *arr = parent->obj ? json_object_get(parent->obj, key) : NULL;
 
     if (!arr) {
         arr = json_array();
-        if (!arr || json_object_set_new(parent, key, arr) != 0) {
+        if (!arr) {
+            json_decref(item);
+            return oom(err);
+        }
+        if (jobj_set(parent, key, arr, err) != XR_OK) {
             json_decref(item);
             return oom(err);
         }
@@ -839,41 +1475,62 @@ static enum xr_status append_item(json_t *parent, const char *key, json_t *item,
     return XR_OK;
 }
 
-/* Decode group g found below parent_el into parent (object). */
-static enum xr_status emit_group(json_t *parent, const struct vgroup *g,
-                                 const xmlNode *parent_el, struct dctx *c)
+/* Decode group pg found below the scanned element into parent. */
+static enum xr_status emit_group(struct jobj *parent, const struct pgroup *pg,
+                                 struct scan *ps, struct dctx *c)
 {
-    xmlNodePtr el = NULL;
+    const struct vgroup *g = pg->g;
+    const struct pstep *st = &ps->shape->steps[pg->step];
+    const xmlNode *el = NULL, *n;
+    const struct hit *h;
     json_t *obj = NULL;
-    unsigned seen = 0, items = 0;
+    unsigned seen, items = 0;
     enum xr_status rc;
 
     if (!g->repeated) {
-        rc = find_child(parent_el, NS_MSG, g->element, &el, c->err);
+        rc = scan_child(ps, pg->step, &el, c);
         if (rc != XR_OK || !el)
             return rc;
-        rc = group_object(g, el, &obj, c);
+        rc = group_object(pg, el, &obj, c);
         if (rc != XR_OK || !obj)
             return rc;
         if (g->type)
             return append_item(parent, g->json, obj, c->err);
-        if (json_object_set_new(parent, g->json, obj) != 0)
-            return oom(c->err);
-        return XR_OK;
+        return jobj_set(parent, g->json, obj, c->err);
     }
-    for (xmlNodePtr n = parent_el->children; n; n = n->next) {
+    /* The items are the elements from the first to the last one filed. */
+    h = &ps->hit[pg->step];
+    seen = h->count > 0 ? h->first_pos - 1u : 0u;
+    for (n = h->count > 0 ? h->first : NULL; n; n = n->next) {
         if (++seen > VTJ_CHILD_MAX)
             return too_many(c->err, g->element);
-        if (!is_el(n, NS_MSG, g->element))
+        if (n != h->first && !is_el_n(c, n, NS_MSG, st->name, st->len))
             continue;
         if (++items > VTJ_GROUP_MAX)
             return too_many(c->err, g->element);
-        rc = group_object(g, n, &obj, c);
+        rc = group_object(pg, n, &obj, c);
         if (rc != XR_OK)
             return rc;
-        if (!obj)
-            continue; /* empty skeleton row or no identifying field */
-        rc = append_item(parent, g->json, obj, c->err);
+        if (obj) { /* NULL: empty skeleton row or no identifying field */
+            rc = append_item(parent, g->json, obj, c->err);
+            if (rc != XR_OK)
+                return rc;
+        }
+        if (n == h->last)
+            break;
+    }
+    /* A scan over all children would stop at the cap. */
+    if (ps->overflow)
+        return too_many(c->err, g->element);
+    return XR_OK;
+}
+
+/* Every group of the scanned element's shape into o, in table order. */
+static enum xr_status emit_groups(struct jobj *o, struct scan *s,
+                                  struct dctx *c)
+{
+    for (unsigned i = 0; i < s->shape->ngroups; i++) {
+        enum xr_status rc = emit_group(o, &s->shape->pg[i], s, c);
         if (rc != XR_OK)
             return rc;
     }
@@ -884,90 +1541,58 @@ static enum xr_status emit_group(json_t *parent, const struct vgroup *g,
  * Build the object of one group element. *out is NULL when the group is
  * to be dropped: no field at all, or the identifying field g->id empty.
  */
-static enum xr_status group_object(const struct vgroup *g, const xmlNode *el,
+static enum xr_status group_object(const struct pgroup *pg, const xmlNode *el,
                                    json_t **out, struct dctx *c)
 {
-    json_t *obj = NULL;
-    size_t own;
+    struct jobj o = {NULL, pg->g->type};
+    struct scan s;
     enum xr_status rc;
 
     *out = NULL;
-    obj = json_object();
-    if (!obj)
-        return oom(c->err);
-    if (g->type && json_object_set_new(obj, "type", json_string(g->type))) {
-        rc = oom(c->err);
+    scan_open(&s, pg->shape, el, c);
+    if ((rc = emit_fields(&o, &s, c)) != XR_OK ||
+        (rc = emit_groups(&o, &s, c)) != XR_OK)
         goto out;
-    }
-    for (const struct vfield *f = g->fields; f->json; f++) {
-        rc = emit_field(obj, f, el, c);
-        if (rc != XR_OK)
-            goto out;
-    }
-    for (const struct vgroup *s = g->groups; s->element; s++) {
-        rc = emit_group(obj, s, el, c);
-        if (rc != XR_OK)
-            goto out;
-    }
-    own = json_object_size(obj) - (g->type ? 1u : 0u);
-    if (own == 0 || (g->id && !json_object_get(obj, g->id))) {
+    if (!o.obj || (pg->g->id && !json_object_get(o.obj, pg->g->id))) {
         rc = XR_OK;
         goto out; /* dropped */
     }
-    *out = obj;
-    obj = NULL;
+    *out = o.obj;
+    o.obj = NULL;
     rc = XR_OK;
 out:
-    json_decref(obj);
+    json_decref(o.obj);
     return rc;
 }
 
-/* Emit fields and groups of an element into an existing object. */
-static enum xr_status group_object_root(const xmlNode *el,
-                                        const struct vfield *fields,
-                                        const struct vgroup *groups,
-                                        json_t *obj, struct dctx *c)
+/* Emit fields and groups of a scanned element into an existing object. */
+static enum xr_status group_object_root(struct scan *s, json_t *obj,
+                                        struct dctx *c)
 {
+    struct jobj o = {obj, NULL};
     enum xr_status rc;
 
-    for (const struct vfield *f = fields; f->json; f++) {
-        rc = emit_field(obj, f, el, c);
-        if (rc != XR_OK)
-            return rc;
-    }
-    for (const struct vgroup *g = groups; g->element; g++) {
-        rc = emit_group(obj, g, el, c);
-        if (rc != XR_OK)
-            return rc;
-    }
-    return XR_OK;
+    rc = emit_fields(&o, s, c);
+    if (rc != XR_OK)
+        return rc;
+    return emit_groups(&o, s, c);
 }
 
 /* Trimmed text of the single child `name` (namespace vtjkysely/1). */
-static enum xr_status ws_child_text(const xmlNode *parent, const char *name,
-                                    char **out, struct xr_error *err)
+static enum xr_status ws_child_text(struct dctx *c, const xmlNode *parent,
+                                    const char *name, char **out)
 {
-    xmlNodePtr child = NULL;
+    const xmlNode *child = NULL;
     enum xr_status rc;
 
     *out = NULL;
-    rc = find_child(parent, NS_WS, name, &child, err);
+    rc = find_child(c, parent, NS_WS, name, &child);
     if (rc != XR_OK || !child)
         return rc;
-    return elem_text(child, out, err);
+    return elem_text(child, out, c->err);
 }
 
 /* ---- Decoding --------------------------------------------------------- */
-
-static enum xr_status set_str(json_t *obj, const char *key, const char *v,
-                              struct xr_error *err)
-{
-    if (!v)
-        return XR_OK;
-    if (json_object_set_new(obj, key, json_string(v)) != 0)
-        return oom(err);
-    return XR_OK;
-}
 
 static enum xr_status dup_str(const char *s, char **out, struct xr_error *err)
 {
@@ -979,33 +1604,38 @@ static enum xr_status dup_str(const char *s, char **out, struct xr_error *err)
 }
 
 /* Turvakielto of a Henkilo element into person JSON and *state. */
-static enum xr_status turvakielto(const xmlNode *henkilo, json_t *person,
+static enum xr_status turvakielto(struct scan *henkilo, json_t *person,
                                   enum vtj_turvakielto *state, struct dctx *c)
 {
-    xmlNodePtr tk = NULL;
-    char *value = NULL;
+    char buf[VTJ_VALUE_MAX + 1u];
+    const xmlNode *tk = NULL, *tieto = NULL;
+    struct scan s;
+    struct jobj o = {person, NULL};
+    struct span value = {NULL, 0};
     json_t *flag = NULL;
     enum xr_status rc;
-    static const struct vfield end = {
-        "turvakielto_end_date", FK_DATE, {"TurvakieltoPaattymispvm"}};
 
     *state = VTJ_TURVAKIELTO_UNKNOWN;
-    rc = find_child(henkilo, NS_MSG, "Turvakielto", &tk, c->err);
+    rc = scan_get(henkilo, "Turvakielto", &tk, c);
     if (rc != XR_OK)
-        goto out;
+        return rc;
     if (tk) {
-        rc = path_text(tk, "TurvakieltoTieto", &value, c->err);
+        scan_open(&s, shape_turvakielto, tk, c);
+        rc = scan_get(&s, "TurvakieltoTieto", &tieto, c);
+        if (rc == XR_OK && tieto)
+            rc = list_span(tieto->children, xs(tieto->name), buf, &value,
+                           c->err);
         if (rc != XR_OK)
-            goto out;
-        if (!value || strcmp(value, "0") == 0) {
+            return rc;
+        if (value.len == 0 || span_is(&value, "0")) {
             *state = VTJ_TURVAKIELTO_NONE;
         } else {
             /* "1", and fail closed on any other non-empty value. */
             *state = VTJ_TURVAKIELTO_PROTECTED;
-            if (strcmp(value, "1") != 0) {
+            if (!span_is(&value, "1")) {
                 rc = warn(c, "unexpected_value", "turvakielto");
                 if (rc != XR_OK)
-                    goto out;
+                    return rc;
             }
         }
     }
@@ -1020,19 +1650,11 @@ static enum xr_status turvakielto(const xmlNode *henkilo, json_t *person,
         flag = json_true();
         break;
     }
-    if (json_object_set_new(person, "turvakielto", flag) != 0) {
-        rc = oom(c->err);
-        goto out;
-    }
-    if (tk) {
-        rc = emit_field(person, &end, tk, c);
-        if (rc != XR_OK)
-            goto out;
-    }
-    rc = XR_OK;
-out:
-    free(value);
-    return rc;
+    if (json_object_set_new_nocheck(person, "turvakielto", flag) != 0)
+        return oom(c->err);
+    if (tk)
+        return emit_fields(&o, &s, c);
+    return XR_OK;
 }
 
 /* The search keys echoed in Hakuperusteet. */
@@ -1051,29 +1673,27 @@ static void keys_cleanup(struct keys *k)
     k->hetu = k->satu = NULL;
 }
 
-static enum xr_status search_keys(const xmlNode *hp, json_t *top,
+static enum xr_status search_keys(const xmlNode *hp, struct jobj *top,
                                   struct keys *k, struct dctx *c)
 {
+    char buf[VTJ_VALUE_MAX + 1u];
     unsigned seen = 0;
-    char *value = NULL, *code = NULL;
+    char *value = NULL;
     enum xr_status rc = XR_OK;
-    static const struct vfield texts[] = {
-        {"result_text_fi", FK_TEXT, {"@hakuperusteTekstiS"}},
-        {"result_text_sv", FK_TEXT, {"@hakuperusteTekstiR"}},
-        {"result_text_en", FK_TEXT, {"@hakuperusteTekstiE"}},
-        FIELD_END};
 
-    for (xmlNodePtr n = hp->children; n; n = n->next) {
+    for (const xmlNode *n = hp->children; n; n = n->next) {
         const char *type;
         char **slot;
-        json_t *item = NULL;
+        struct span code;
+        struct scan s;
+        struct jobj item = {NULL, NULL};
 
         if (++seen > VTJ_CHILD_MAX)
             return too_many(c->err, "Hakuperusteet");
-        if (is_el(n, NS_MSG, "Henkilotunnus")) {
+        if (is_el(c, n, NS_MSG, "Henkilotunnus")) {
             type = "hetu";
             slot = &k->hetu;
-        } else if (is_el(n, NS_MSG, "SahkoinenAsiointitunnus")) {
+        } else if (is_el(c, n, NS_MSG, "SahkoinenAsiointitunnus")) {
             type = "satu";
             slot = &k->satu;
         } else {
@@ -1084,34 +1704,36 @@ static enum xr_status search_keys(const xmlNode *hp, json_t *top,
                                 xs(n->name),
                                 "search key %s appears more than once", type);
         if ((rc = elem_text(n, &value, c->err)) != XR_OK ||
-            (rc = attr_text(n, "hakuperustePaluukoodi", &code, c->err)) !=
+            (rc = attr_span(n, "hakuperustePaluukoodi", buf, &code, c->err)) !=
                 XR_OK)
             goto out;
-        if (code && strcmp(code, "0") == 0)
+        if (span_is(&code, "0"))
             k->any0 = true;
-        if (code && strcmp(code, "2") == 0)
+        if (span_is(&code, "2"))
             k->any2 = true;
-        if (code && strcmp(code, "3") == 0)
+        if (span_is(&code, "3"))
             k->any3 = true;
-        item = json_object();
-        if (!item) {
+        item.obj = json_object();
+        if (!item.obj ||
+            json_object_set_new_nocheck(item.obj, "type",
+                                        json_string_nocheck(type)) != 0 ||
+            (value &&
+             json_object_set_new_nocheck(
+                 item.obj, "value", text_json(value, strlen(value))) != 0) ||
+            (code.len > 0 &&
+             json_object_set_new_nocheck(item.obj, "result_code",
+                                         text_json(code.p, code.len)) != 0)) {
+            json_decref(item.obj);
             rc = oom(c->err);
             goto out;
         }
-        if ((rc = set_str(item, "type", type, c->err)) != XR_OK ||
-            (rc = set_str(item, "value", value, c->err)) != XR_OK ||
-            (rc = set_str(item, "result_code", code, c->err)) != XR_OK) {
-            json_decref(item);
+        scan_open(&s, shape_search_key, n, c);
+        rc = emit_fields(&item, &s, c);
+        if (rc != XR_OK) {
+            json_decref(item.obj);
             goto out;
         }
-        for (const struct vfield *f = texts; f->json; f++) {
-            rc = emit_field(item, f, n, c);
-            if (rc != XR_OK) {
-                json_decref(item);
-                goto out;
-            }
-        }
-        rc = append_item(top, "search_keys", item, c->err);
+        rc = append_item(top, "search_keys", item.obj, c->err);
         if (rc != XR_OK)
             goto out;
         /* An empty key is remembered as "" so duplicates are still seen. */
@@ -1121,13 +1743,10 @@ static enum xr_status search_keys(const xmlNode *hp, json_t *top,
             rc = oom(c->err);
             goto out;
         }
-        free(code);
-        code = NULL;
     }
     rc = XR_OK;
 out:
     free(value);
-    free(code);
     return rc;
 }
 
@@ -1178,60 +1797,66 @@ static void apply_code(struct vtj_result *r, const struct code_map *m)
 }
 
 /*
- * The final JSON form, in a fixed key order. Takes person (may be NULL);
- * top and warnings stay owned by the caller.
+ * The keys that come first in the JSON form but are known last. vtj_decode()
+ * inserts them with null values into the object that then receives the
+ * message fields; assemble() sets them (jansson keeps the position of a key
+ * whose value is replaced) and removes return_text when there is none.
  */
-static enum xr_status assemble(struct vtj_result *r, json_t *top,
-                               json_t *person, json_t *warnings,
-                               struct xr_error *err)
+static const char *const header_keys[] = {
+    "outcome", "return_code", "return_code_source", "return_text", "retryable"};
+
+static int insert_header(json_t *j)
 {
-    json_t *j = NULL, *v;
-    const char *key;
+    for (size_t i = 0; i < sizeof(header_keys) / sizeof(header_keys[0]); i++)
+        if (json_object_set_new_nocheck(j, header_keys[i], json_null()) != 0)
+            return -1;
+    return 0;
+}
+
+/*
+ * Complete the JSON form j (made with insert_header()) in its fixed key
+ * order. Takes person (may be NULL); warnings stays owned by the caller.
+ */
+static enum xr_status assemble(struct vtj_result *r, json_t *j, json_t *person,
+                               json_t *warnings, struct xr_error *err)
+{
     enum xr_status rc;
 
-    j = json_object();
-    if (!j ||
-        json_object_set_new(j, "outcome",
-                            json_string(vtj_outcome_name(r->outcome))) ||
-        json_object_set_new(j, "return_code", json_string(r->return_code)) ||
-        json_object_set_new(
+    if (json_object_set_new_nocheck(
+            j, "outcome", json_string_nocheck(vtj_outcome_name(r->outcome))) ||
+        json_object_set_new_nocheck(j, "return_code",
+                                    json_string(r->return_code)) ||
+        json_object_set_new_nocheck(
             j, "return_code_source",
-            json_string(r->from_fault ? "fault_code" : "paluukoodi")) ||
-        (r->return_text &&
-         json_object_set_new(j, "return_text", json_string(r->return_text))) ||
-        json_object_set_new(j, "retryable", json_boolean(r->retryable))) {
+            json_string_nocheck(r->from_fault ? "fault_code" : "paluukoodi")) ||
+        (r->return_text ? json_object_set_new_nocheck(
+                              j, "return_text", json_string(r->return_text))
+                        : json_object_del(j, "return_text")) ||
+        json_object_set_new_nocheck(j, "retryable",
+                                    json_boolean(r->retryable))) {
         rc = oom(err);
         goto out;
     }
-    json_object_foreach(top, key, v)
-    {
-        if (json_object_set(j, key, v) != 0) {
-            rc = oom(err);
-            goto out;
-        }
-    }
     if (r->new_hetu &&
-        json_object_set_new(j, "new_hetu", json_string(r->new_hetu))) {
+        json_object_set_new_nocheck(j, "new_hetu", json_string(r->new_hetu))) {
         rc = oom(err);
         goto out;
     }
     if (person) {
-        rc = json_object_set_new(j, "person", person) ? oom(err) : XR_OK;
+        rc =
+            json_object_set_new_nocheck(j, "person", person) ? oom(err) : XR_OK;
         person = NULL; /* consumed */
         if (rc != XR_OK)
             goto out;
     }
     if (json_array_size(warnings) > 0 &&
-        json_object_set(j, "warnings", warnings) != 0) {
+        json_object_set_nocheck(j, "warnings", warnings) != 0) {
         rc = oom(err);
         goto out;
     }
-    r->json = j;
-    j = NULL;
     rc = XR_OK;
 out:
     json_decref(person);
-    json_decref(j);
     return rc;
 }
 
@@ -1254,15 +1879,19 @@ enum xr_status vtj_decode(xmlNodePtr wrapper, const struct vtj_policy *policy,
     static const struct vtj_policy defaults = {false, false, NULL, NULL};
     struct vtj_result *r = NULL;
     struct keys keys = {NULL, NULL, false, false, false};
-    struct dctx c = {NULL, err};
-    xmlNodePtr request = NULL, response = NULL, fcode = NULL, fstring = NULL;
-    xmlNodePtr msg = NULL, palu = NULL, hp = NULL, henkilo = NULL;
+    struct dctx c; /* dctx_init() below */
+    const xmlNode *request = NULL, *response = NULL, *fcode = NULL;
+    const xmlNode *fstring = NULL, *msg = NULL, *palu = NULL, *hp = NULL;
+    const xmlNode *henkilo = NULL;
+    struct scan msg_scan, henkilo_scan;
+    struct jobj top_o = {NULL, NULL};
     char *echo_hetu = NULL, *echo_satu = NULL;
     json_t *top = NULL, *person = NULL;
     const struct code_map *map = NULL;
     const char *queried_hetu, *queried_satu;
     enum xr_status rc;
 
+    dctx_init(&c, err);
     if (out)
         *out = NULL;
     if (!policy)
@@ -1272,7 +1901,13 @@ enum xr_status vtj_decode(xmlNodePtr wrapper, const struct vtj_policy *policy,
                           "no body element given");
         goto out;
     }
-    if (!is_el(wrapper, NS_WS, "HenkilonTunnusKyselyResponse")) {
+    if (pthread_once(&plan_once, plan_init) != 0 || !plan_ready) {
+        rc = xr_error_set(err, XR_EINTERNAL, "internal_error", "",
+                          "the VTJ mapping tables exceed the decoder's "
+                          "capacities");
+        goto out;
+    }
+    if (!is_el(&c, wrapper, NS_WS, "HenkilonTunnusKyselyResponse")) {
         char ns[81], name[65];
         rc = xr_error_set(err, XR_EPROTO, "not_vtj_response", "",
                           "the body element {%s}%s is not a VTJ "
@@ -1283,15 +1918,15 @@ enum xr_status vtj_decode(xmlNodePtr wrapper, const struct vtj_policy *policy,
         goto out;
     }
     r = calloc(1, sizeof(*r));
-    top = json_object();
-    c.warnings = json_array();
-    if (!r || !top || !c.warnings) {
+    top = json_object(); /* becomes the JSON form (assemble()) */
+    if (!r || !top || insert_header(top) != 0) {
         rc = oom(err);
         goto out;
     }
+    top_o.obj = top;
     r->turvakielto = VTJ_TURVAKIELTO_UNKNOWN;
-    if ((rc = find_child(wrapper, NS_WS, "request", &request, err)) != XR_OK ||
-        (rc = find_child(wrapper, NS_WS, "response", &response, err)) != XR_OK)
+    if ((rc = find_child(&c, wrapper, NS_WS, "request", &request)) != XR_OK ||
+        (rc = find_child(&c, wrapper, NS_WS, "response", &response)) != XR_OK)
         goto out;
     if (!response) {
         rc = xr_error_set(err, XR_EPROTO, "not_vtj_response", "response",
@@ -1299,17 +1934,17 @@ enum xr_status vtj_decode(xmlNodePtr wrapper, const struct vtj_policy *policy,
         goto out;
     }
     if (request) {
-        if ((rc = ws_child_text(request, "Henkilotunnus", &echo_hetu, err)) !=
+        if ((rc = ws_child_text(&c, request, "Henkilotunnus", &echo_hetu)) !=
                 XR_OK ||
-            (rc = ws_child_text(request, "SahkoinenAsiointitunnus", &echo_satu,
-                                err)) != XR_OK)
+            (rc = ws_child_text(&c, request, "SahkoinenAsiointitunnus",
+                                &echo_satu)) != XR_OK)
             goto out;
     }
-    if ((rc = find_child(response, NS_WS, "faultCode", &fcode, err)) != XR_OK ||
-        (rc = find_child(response, NS_WS, "faultString", &fstring, err)) !=
+    if ((rc = find_child(&c, response, NS_WS, "faultCode", &fcode)) != XR_OK ||
+        (rc = find_child(&c, response, NS_WS, "faultString", &fstring)) !=
             XR_OK ||
-        (rc = find_child(response, NS_MSG, "VTJHenkiloVastaussanoma", &msg,
-                         err)) != XR_OK)
+        (rc = find_child(&c, response, NS_MSG, "VTJHenkiloVastaussanoma",
+                         &msg)) != XR_OK)
         goto out;
     if (fcode && msg) {
         rc = xr_error_set(err, XR_EPROTO, "inconsistent_response", "",
@@ -1330,13 +1965,12 @@ enum xr_status vtj_decode(xmlNodePtr wrapper, const struct vtj_policy *policy,
         if (fstring && (rc = elem_text(fstring, &r->return_text, err)) != XR_OK)
             goto out;
     } else {
-        if ((rc = group_object_root(msg, f_message, g_message, top, &c)) !=
-            XR_OK)
+        scan_open(&msg_scan, shape_message, msg, &c);
+        if ((rc = group_object_root(&msg_scan, top, &c)) != XR_OK)
             goto out;
-        if ((rc = find_child(msg, NS_MSG, "Paluukoodi", &palu, err)) != XR_OK ||
-            (rc = find_child(msg, NS_MSG, "Hakuperusteet", &hp, err)) !=
-                XR_OK ||
-            (rc = find_child(msg, NS_MSG, "Henkilo", &henkilo, err)) != XR_OK)
+        if ((rc = scan_get(&msg_scan, "Paluukoodi", &palu, &c)) != XR_OK ||
+            (rc = scan_get(&msg_scan, "Hakuperusteet", &hp, &c)) != XR_OK ||
+            (rc = scan_get(&msg_scan, "Henkilo", &henkilo, &c)) != XR_OK)
             goto out;
         if (palu) {
             if ((rc = attr_text(palu, "koodi", &r->return_code, err)) !=
@@ -1344,7 +1978,7 @@ enum xr_status vtj_decode(xmlNodePtr wrapper, const struct vtj_policy *policy,
                 (rc = elem_text(palu, &r->return_text, err)) != XR_OK)
                 goto out;
         }
-        if (hp && (rc = search_keys(hp, top, &keys, &c)) != XR_OK)
+        if (hp && (rc = search_keys(hp, &top_o, &keys, &c)) != XR_OK)
             goto out;
     }
     if (!r->return_code) {
@@ -1409,10 +2043,11 @@ enum xr_status vtj_decode(xmlNodePtr wrapper, const struct vtj_policy *policy,
             rc = oom(err);
             goto out;
         }
-        rc = group_object_root(henkilo, f_person, g_person, person, &c);
+        scan_open(&henkilo_scan, shape_person, henkilo, &c);
+        rc = group_object_root(&henkilo_scan, person, &c);
         if (rc != XR_OK)
             goto out;
-        rc = turvakielto(henkilo, person, &r->turvakielto, &c);
+        rc = turvakielto(&henkilo_scan, person, &r->turvakielto, &c);
         if (rc != XR_OK)
             goto out;
         rc = dup_str(json_string_value(json_object_get(person, "hetu")),
@@ -1446,8 +2081,8 @@ enum xr_status vtj_decode(xmlNodePtr wrapper, const struct vtj_policy *policy,
             (void)json_object_del(person, "addresses");
             (void)json_object_del(person, "dwelling_id");
             (void)json_object_del(person, "municipality");
-            if (json_object_set_new(person, "addresses_redacted",
-                                    json_true()) != 0) {
+            if (json_object_set_new_nocheck(person, "addresses_redacted",
+                                            json_true()) != 0) {
                 rc = oom(err);
                 goto out;
             }
@@ -1462,6 +2097,8 @@ enum xr_status vtj_decode(xmlNodePtr wrapper, const struct vtj_policy *policy,
     person = NULL; /* consumed by assemble() */
     if (rc != XR_OK)
         goto out;
+    r->json = top;
+    top = NULL;
     *out = r;
     r = NULL; /* ownership moved to the caller */
     rc = XR_OK;
@@ -1563,22 +2200,25 @@ json_t *vtj_result_to_json(const struct vtj_result *r)
 enum xr_status vtj_schema_decode(xmlNodePtr wrapper, char **xsd, size_t *len,
                                  struct xr_error *err)
 {
-    xmlNodePtr response = NULL, fcode = NULL, schema = NULL;
+    struct dctx c; /* dctx_init() below */
+    const xmlNode *response = NULL, *fcode = NULL;
+    xmlNodePtr schema = NULL;
     xmlBufferPtr buf = NULL;
     char *code = NULL, *text = NULL;
     unsigned seen = 0;
     enum xr_status rc;
 
+    dctx_init(&c, err);
     *xsd = NULL;
     if (len)
         *len = 0;
-    if (!wrapper || !is_el(wrapper, NS_WS, "HaeTuotteenSkeemaResponse")) {
+    if (!wrapper || !is_el(&c, wrapper, NS_WS, "HaeTuotteenSkeemaResponse")) {
         rc = xr_error_set(err, XR_EPROTO, "not_vtj_response", "",
                           "the body element is not a "
                           "HaeTuotteenSkeemaResponse");
         goto out;
     }
-    rc = find_child(wrapper, NS_WS, "response", &response, err);
+    rc = find_child(&c, wrapper, NS_WS, "response", &response);
     if (rc != XR_OK)
         goto out;
     if (!response) {
@@ -1586,7 +2226,7 @@ enum xr_status vtj_schema_decode(xmlNodePtr wrapper, char **xsd, size_t *len,
                           "the answer has no response element");
         goto out;
     }
-    rc = find_child(response, NS_WS, "faultCode", &fcode, err);
+    rc = find_child(&c, response, NS_WS, "faultCode", &fcode);
     if (rc != XR_OK)
         goto out;
     if (fcode) {

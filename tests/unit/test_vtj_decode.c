@@ -1002,6 +1002,283 @@ static void test_values_and_limits(void **state)
     free(many);
 }
 
+/* ---- lookup edge cases (one scan per group element) ---------------------- */
+
+/* The keys of object j in order, comma-separated. */
+static void key_order(json_t *j, char *buf, size_t cap)
+{
+    const char *k;
+    json_t *v;
+    size_t len = 0;
+
+    buf[0] = '\0';
+    json_object_foreach(j, k, v)
+    {
+        if (len)
+            sb_add(buf, cap, &len, ",");
+        sb_add(buf, cap, &len, k);
+    }
+}
+
+static void test_key_order(void **state)
+{
+    char keys[512], *xml;
+    struct dec d;
+
+    (void)state;
+    xml = message(H1, "0000", KEY1, PERSON_MIN);
+    assert_int_equal(dec_xml(&d, xml, NULL), XR_OK);
+    key_order(d.j, keys, sizeof(keys));
+    assert_string_equal(keys, "outcome,return_code,return_code_source,"
+                              "return_text,retryable,product,version,"
+                              "extracted_at,search_keys,person");
+    key_order(jget(d.j, "person"), keys, sizeof(keys));
+    assert_string_equal(keys, "hetu,hetu_valid,hetu_validity_code,last_name,"
+                              "turvakielto");
+    key_order(jget(d.j, "search_keys.0"), keys, sizeof(keys));
+    assert_string_equal(keys, "type,value,result_code");
+    dec_free(&d);
+    free(xml);
+
+    /* No faultString: return_text is left out, the order stays. */
+    assert_int_equal(dec_xml(&d,
+                             "<HenkilonTunnusKyselyResponse xmlns=\"" VTJ_NS_WS
+                             "\">"
+                             "<response><faultCode>0001</faultCode></response>"
+                             "</HenkilonTunnusKyselyResponse>",
+                             NULL),
+                     XR_OK);
+    key_order(d.j, keys, sizeof(keys));
+    assert_string_equal(keys,
+                        "outcome,return_code,return_code_source,retryable");
+    dec_free(&d);
+
+    /* Warnings come last, in field order. */
+    xml = message(H1, "0000", KEY1,
+                  "<Henkilo><Henkilotunnus>" H1 "</Henkilotunnus>"
+                  "<HuoltajaLkm>x</HuoltajaLkm>"
+                  "<Kuolintiedot><Kuollut>2</Kuollut></Kuolintiedot>"
+                  "</Henkilo>");
+    assert_int_equal(dec_xml(&d, xml, NULL), XR_OK);
+    key_order(d.j, keys, sizeof(keys));
+    assert_string_equal(keys, "outcome,return_code,return_code_source,"
+                              "return_text,retryable,product,version,"
+                              "extracted_at,search_keys,person,warnings");
+    assert_jstr(d.j, "warnings.0", "unexpected_value:deceased");
+    assert_jstr(d.j, "warnings.1", "invalid_count:guardian_count");
+    dec_free(&d);
+    free(xml);
+}
+
+static void test_text_nodes(void **state)
+{
+    char *xml;
+    struct dec d;
+
+    (void)state;
+    /* A value in several text, CDATA and comment nodes; trimmed once. */
+    xml = message(H1, "0000", KEY1,
+                  "<Henkilo><Henkilotunnus>" H1 "</Henkilotunnus>"
+                  "<NykyinenSukunimi><Sukunimi> Tes<![CDATA[ti]]><!-- x -->"
+                  "nen </Sukunimi></NykyinenSukunimi>"
+                  "<NykyisetEtunimet><Etunimet><![CDATA[ ]]><!-- x -->"
+                  "</Etunimet></NykyisetEtunimet>"
+                  "<Etunimet>Fallback</Etunimet>"
+                  "<Sahkopostiosoite>p\xc3\xa4\xc3\xa4@example.invalid"
+                  "</Sahkopostiosoite></Henkilo>");
+    assert_int_equal(dec_xml(&d, xml, NULL), XR_OK);
+    assert_jstr(d.j, "person.last_name", "Testinen");
+    /* The first path is empty, so the third one gives the value. */
+    assert_jstr(d.j, "person.first_names", "Fallback");
+    assert_jstr(d.j, "person.email", "p\xc3\xa4\xc3\xa4@example.invalid");
+    dec_free(&d);
+    free(xml);
+}
+
+static void test_dates(void **state)
+{
+    static const struct {
+        const char *in, *out; /* out NULL: dropped with a warning */
+    } cases[] = {
+        {"20240229", "2024-02-29"}, {"20000229", "2000-02-29"},
+        {"19000229", NULL},         {"20230229", NULL},
+        {"20251200", "2025-12"},    {"20250000", "2025"},
+        {"20250010", NULL},         {"20251300", NULL},
+        {"00000101", NULL},         {"0012 0101", NULL},
+        {"2025010", NULL},          {"202501011", NULL},
+        {"00120101", "0012-01-01"}, {" 20251231 ", "2025-12-31"},
+    };
+    char henkilo[256], *xml;
+    struct dec d;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(henkilo, sizeof(henkilo),
+                 "<Henkilo><Henkilotunnus>" H1 "</Henkilotunnus>"
+                 "<Kuolintiedot><Kuolinpvm>%s</Kuolinpvm></Kuolintiedot>"
+                 "</Henkilo>",
+                 cases[i].in);
+        xml = message(H1, "0000", KEY1, henkilo);
+        assert_int_equal(dec_xml(&d, xml, NULL), XR_OK);
+        if (cases[i].out) {
+            assert_jstr(d.j, "person.death_date", cases[i].out);
+            assert_jabsent(d.j, "warnings");
+        } else {
+            assert_jabsent(d.j, "person.death_date");
+            assert_true(has_warning(d.j, "invalid_date:death_date"));
+        }
+        dec_free(&d);
+        free(xml);
+    }
+}
+
+static void test_timestamps(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"20260101120000", "2026-01-01T12:00:00"},
+        {"20261231235960", "2026-12-31T23:59:60"},
+        {"20260101240000", NULL},
+        {"20260101126000", NULL},
+        {"20260101120061", NULL},
+        {"20261200120000", NULL}, /* reduced dates are not timestamps */
+        {"2026010112000x", NULL},
+    };
+    char *xml, *at;
+    struct dec d;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        xml = message(H1, "0000", KEY1, PERSON_MIN);
+        at = strstr(xml, "20260101120000");
+        assert_non_null(at);
+        memcpy(at, cases[i].in, 14);
+        assert_int_equal(dec_xml(&d, xml, NULL), XR_OK);
+        if (cases[i].out) {
+            assert_jstr(d.j, "extracted_at", cases[i].out);
+        } else {
+            assert_jabsent(d.j, "extracted_at");
+            assert_true(has_warning(d.j, "invalid_timestamp:extracted_at"));
+        }
+        dec_free(&d);
+        free(xml);
+    }
+}
+
+/* Henkilo: Henkilotunnus, n comments, then `tail`. */
+static char *person_padded(unsigned n, const char *tail)
+{
+    size_t cap = 256 + strlen(tail) + (size_t)n * 7, len = 0;
+    char *out = malloc(cap);
+
+    assert_non_null(out);
+    out[0] = '\0';
+    sb_add(out, cap, &len, "<Henkilo><Henkilotunnus>" H1 "</Henkilotunnus>");
+    for (unsigned i = 0; i < n; i++)
+        sb_add(out, cap, &len, "<!---->");
+    sb_add(out, cap, &len, tail);
+    sb_add(out, cap, &len, "</Henkilo>");
+    return out;
+}
+
+static void test_child_cap(void **state)
+{
+    char *p, *xml;
+    struct dec d;
+
+    (void)state;
+    /* Exactly VTJ_CHILD_MAX children: fine. */
+    p = person_padded(4095, "");
+    xml = message(H1, "0000", KEY1, p);
+    assert_int_equal(dec_xml(&d, xml, NULL), XR_OK);
+    assert_jstr(d.j, "person.hetu", H1);
+    dec_free(&d);
+    free(xml);
+    free(p);
+
+    /* One more: the first lookup below Henkilo fails. */
+    p = person_padded(4096, "");
+    xml = message(H1, "0000", KEY1, p);
+    assert_int_equal(dec_xml(&d, xml, NULL), XR_ELIMIT);
+    assert_string_equal(d.err.reason, "too_many_items");
+    assert_string_equal(d.err.field, "Henkilotunnus");
+    dec_free(&d);
+    free(xml);
+    free(p);
+
+    /* A duplicate within the examined children is a duplicate ... */
+    p = person_padded(4094, "<Henkilotunnus>" H1 "</Henkilotunnus>");
+    xml = message(H1, "0000", KEY1, p);
+    assert_int_equal(dec_xml(&d, xml, NULL), XR_EPROTO);
+    assert_string_equal(d.err.reason, "duplicate_element");
+    assert_string_equal(d.err.field, "Henkilotunnus");
+    dec_free(&d);
+    free(xml);
+    free(p);
+
+    /* ... past them the cap is reached first. */
+    p = person_padded(4095, "<Henkilotunnus>" H1 "</Henkilotunnus>");
+    xml = message(H1, "0000", KEY1, p);
+    assert_int_equal(dec_xml(&d, xml, NULL), XR_ELIMIT);
+    assert_string_equal(d.err.reason, "too_many_items");
+    assert_string_equal(d.err.field, "Henkilotunnus");
+    dec_free(&d);
+    free(xml);
+    free(p);
+}
+
+static void test_namespaces_and_duplicates(void **state)
+{
+    char *xml;
+    struct dec d;
+
+    (void)state;
+    /* Same local name in another namespace: ignored, not a duplicate. */
+    xml = message(H1, "0000", KEY1,
+                  "<Henkilo xmlns:x=\"urn:x\" xmlns:c=\"" VTJ_NS_CATALOGUE
+                  "\"><x:Henkilotunnus>010180-926Y</x:Henkilotunnus>"
+                  "<c:Henkilotunnus>" H1 "</c:Henkilotunnus>"
+                  "<x:Kotikunta><Kuntanumero>1</Kuntanumero></x:Kotikunta>"
+                  "<Kotikunta><x:Kuntanumero>2</x:Kuntanumero>"
+                  "<c:KuntaS>Espoo</c:KuntaS></Kotikunta>"
+                  "<x:Lapsi><Henkilotunnus>120310A934V</Henkilotunnus>"
+                  "</x:Lapsi><Lapsi><Henkilotunnus>120310A934V"
+                  "</Henkilotunnus></Lapsi><x:Lapsi/>"
+                  "<Lapsi><Henkilotunnus>291120A925K</Henkilotunnus></Lapsi>"
+                  "</Henkilo>");
+    assert_int_equal(dec_xml(&d, xml, NULL), XR_OK);
+    assert_jstr(d.j, "person.hetu", H1);
+    assert_jabsent(d.j, "person.municipality.code");
+    assert_jstr(d.j, "person.municipality.name_fi", "Espoo");
+    assert_int_equal(jsize(d.j, "person.children"), 2);
+    assert_jstr(d.j, "person.children.1.hetu", "291120A925K");
+    dec_free(&d);
+    free(xml);
+
+    /* Duplicates of a group element and of a deeper step. */
+    xml = message(H1, "0000", KEY1,
+                  "<Henkilo><Henkilotunnus>" H1 "</Henkilotunnus>"
+                  "<Kotikunta/><Kotikunta/></Henkilo>");
+    expect_error(xml, NULL, XR_EPROTO, "duplicate_element");
+    free(xml);
+    xml = message(H1, "0000", KEY1,
+                  "<Henkilo><Henkilotunnus>" H1 "</Henkilotunnus>"
+                  "<Kuolintiedot><Kuollut>1</Kuollut><Kuollut>1</Kuollut>"
+                  "</Kuolintiedot></Henkilo>");
+    expect_error(xml, NULL, XR_EPROTO, "duplicate_element");
+    free(xml);
+    /* An attribute used by two fields, and one read from the element. */
+    xml = message(H1, "0000", KEY1,
+                  "<Henkilo><Henkilotunnus voimassaolokoodi=\" 0 \">" H1
+                  "</Henkilotunnus></Henkilo>");
+    assert_int_equal(dec_xml(&d, xml, NULL), XR_OK);
+    assert_true(json_is_false(jget(d.j, "person.hetu_valid")));
+    assert_jstr(d.j, "person.hetu_validity_code", "0");
+    dec_free(&d);
+    free(xml);
+}
+
 /* ---- shared synthetic vectors ------------------------------------------ */
 
 static void test_shared_vectors(void **state)
@@ -1211,6 +1488,12 @@ int main(void)
         cmocka_unit_test(test_structure_errors),
         cmocka_unit_test(test_subject_checks),
         cmocka_unit_test(test_values_and_limits),
+        cmocka_unit_test(test_key_order),
+        cmocka_unit_test(test_text_nodes),
+        cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_timestamps),
+        cmocka_unit_test(test_child_cap),
+        cmocka_unit_test(test_namespaces_and_duplicates),
         cmocka_unit_test(test_shared_vectors),
         cmocka_unit_test(test_schema_decode),
         cmocka_unit_test(test_json_allocation_failures),
