@@ -239,7 +239,7 @@ static void req_free(struct adp_req *r)
     free(r);
 }
 
-/* Send the prepared answer, account for it and free the request. */
+/* evbuffer cleanup for a reference to a malloc()ed answer text. */
 static void free_text(const void *data, size_t len, void *arg)
 {
     (void)len;
@@ -247,6 +247,7 @@ static void free_text(const void *data, size_t len, void *arg)
     free((void *)(uintptr_t)data);
 }
 
+/* Send the prepared answer, account for it and free the request. */
 static void reply_send(struct adp_req *r)
 {
     struct adp_worker *w = r->w;
@@ -718,11 +719,6 @@ static void slot_release(struct adp_req *r)
     upstream_pump(r->w);
 }
 
-static void query_intent_durable(struct adp_req *r)
-{
-    upstream_start(r);
-}
-
 /* Build the envelope and record the intent. */
 static void query_start(struct adp_req *r)
 {
@@ -779,7 +775,7 @@ static void query_start(struct adp_req *r)
      * hold the VTJ password) crosses to the audit thread. */
     xr_request_sha512(r->xreq, req_digest);
     in.request_sha512 = req_digest;
-    audit_submit(r, &in, NULL, query_intent_durable, API_INTENT_WAIT_MS);
+    audit_submit(r, &in, NULL, upstream_start, API_INTENT_WAIT_MS);
     goto out;
 nomem:
     reply_error(r, 503, "out_of_memory", "out of memory", AO_REJECTED);

@@ -41,10 +41,11 @@ json_t *adp_error_json(const struct xr_error *err)
 
 int adp_json_print(json_t *o)
 {
-    int rc = json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    size_t len = 0;
+    char *text = adp_json_dump_line(o, &len);
+    int rc = text && fwrite(text, 1, len, stdout) == len ? 0 : -1;
 
-    if (fputc('\n', stdout) == EOF)
-        rc = -1;
+    free(text);
     return rc == 0 && fflush(stdout) == 0 ? 0 : -1;
 }
 
@@ -67,7 +68,7 @@ static bool jw_room(struct jw *w, size_t need)
         return false;
     if (w->cap - w->n >= need)
         return true;
-    cap = w->cap ? w->cap : 1024;
+    cap = w->cap ? w->cap : 4096; /* a person answer is about 3 KB */
     while (cap - w->n < need) {
         if (cap > SIZE_MAX / 2) {
             w->failed = true;
