@@ -1056,7 +1056,7 @@ void adp_api_handle(struct evhttp_request *http, void *arg)
     r->t_start_us = adp_mono_us();
     r->upstream_us = -1;
     r->route = ADP_ROUTE_UNMATCHED;
-    snprintf(r->id, sizeof(r->id), "%lx-%02x-%06llx", (long)getpid(), w->id,
+    snprintf(r->id, sizeof(r->id), "%lx-%02x-%06llx", w->srv->pid, w->id,
              (unsigned long long)++w->req_seq);
     w->in_flight++;
     r->in_flight = true;

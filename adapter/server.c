@@ -699,6 +699,7 @@ int adp_server_run(const char *config_path, const char *ready_file)
 
     memset(&srv, 0, sizeof(srv));
     srv.unix_fd = -1;
+    srv.pid = (long)getpid();
     for (unsigned i = 0; i < ADP_WORKERS_MAX; i++)
         srv.tcp_fds[i] = -1;
     srv.ready_file = ready_file;

@@ -111,6 +111,7 @@ struct adp_server {
     _Atomic(struct adp_gen *) gen; /* newest generation (main's ref) */
     uint64_t gen_number;
     const char *ready_file; /* --ready-file, or NULL */
+    long pid;               /* getpid(), once: part of every request id */
 };
 
 /*
