@@ -161,6 +161,9 @@ n2=$(requests_of "$W/wrk2")
 sim_us=$(( (s1 - s0) * 1000000 / HZ / (n2 > 0 ? n2 : 1) ))
 rps2=$(sed -n 's/^Requests\/sec: *//p' "$W/wrk2")
 lat2=$(sed -n 's/^ *Latency *\([^ ]*\).*/\1/p' "$W/wrk2")
+# The simulator's answer to that envelope, for the floor below.
+curl -s -H 'Content-Type: text/xml; charset=UTF-8' -H 'SOAPAction: ""' \
+    --data-binary @"$W/soap.xml" "http://127.0.0.1:$SIM_HTTP/" >"$W/answer.xml"
 kill "$SIM_PID"; wait "$SIM_PID" 2>/dev/null; SIM_PID=""
 
 echo "1. CPU per query (wrk -c64, ${secs} s, simulator answering at once)"
@@ -174,11 +177,29 @@ printf '   ratios: vayla/sim %s, vayla/floor %s\n' \
     "$(awk -v a="$vayla_us" -v b="$floor_us" 'BEGIN { printf "%.1f", a / (b > 0 ? b : 1) }')"
 echo
 
+# ---- 1b. the floor of the required parts -----------------------------------
+# What the parts issue 5 requires cost alone, in a hot loop on this
+# machine, same run: the answer's parse, SHA-512 of request and answer, two
+# durable audit rows (bench_floor.c).
+if [ -x "$build/tests/bench/bench_floor" ] && [ -s "$W/answer.xml" ]; then
+    echo "1b. required parts alone (bench_floor: hot loop, one thread, no I/O wait)"
+    TMPDIR=$W "$build/tests/bench/bench_floor" "$W/soap.xml" "$W/answer.xml" 2000 \
+        >"$W/floor" 2>&1 || cat "$W/floor"
+    sed 's/^/   /' "$W/floor"
+    req_us=$(sed -n 's/^floor: .* \([0-9.]*\) us$/\1/p' "$W/floor")
+    [ -n "$req_us" ] && printf '   ratio: vayla per query / required parts %s\n' \
+        "$(awk -v a="$vayla_us" -v b="$req_us" 'BEGIN { printf "%.1f", a / (b > 0 ? b : 1) }')"
+else
+    echo "1b. skipped: bench_floor not built or no answer from the simulator"
+fi
+echo
+
 # ---- 2. 10,000 in flight ---------------------------------------------------
 start_sim --fault latency:200
 set_conf url "http://127.0.0.1:$SIM_HTTP/" security_server
 set_conf max_in_flight 20000 api
 set_conf max_connections 20000 api
+: >"$W/serve.err" # the answers summary below counts this phase only
 start_serve
 wrk -t2 -c10000 -d"${secs}s" --timeout 60s -s "$here/person.lua" \
     "http://127.0.0.1:$API_PORT/v1/vtj/person" >"$W/wrk3" 2>&1 &
