@@ -524,8 +524,8 @@ static bool row_hash(struct adp_audit *a, const struct adp_audit_row *r,
          h_opt_u64(md, r->prune_seq) &&
          h_blob(md, r->prune_hash, ADP_AUDIT_HASH_LEN) &&
          h_text(md, r->prune_cutoff) && h_opt_u64(md, r->prune_count) &&
-         h_blob(md, r->prev_hash, ADP_AUDIT_HASH_LEN) &&
-         hb_flush(md) && EVP_DigestFinal_ex(a->md, out, &n) == 1 && n == ADP_AUDIT_HASH_LEN;
+         h_blob(md, r->prev_hash, ADP_AUDIT_HASH_LEN) && hb_flush(md) &&
+         EVP_DigestFinal_ex(a->md, out, &n) == 1 && n == ADP_AUDIT_HASH_LEN;
     return ok;
 }
 
