@@ -937,6 +937,26 @@ static void test_verify_appended_row(void **state)
     assert_broken(f, "unexpected", 7);
 }
 
+/* The schema refuses a row kind it does not know (the CHECK on kind). */
+static void test_schema_kind_check(void **state)
+{
+    struct fx *f = *state;
+    static const char row[] =
+        "INSERT INTO records (seq, kind, time, caller, end_user, service,"
+        " message_id, request_sha512, prev_hash, row_hash) VALUES"
+        " (100, '%s', '2026-01-01T00:00:00.000Z', 'c', 'u', 's', 'm',"
+        " zeroblob(64), zeroblob(32), zeroblob(32))";
+    char q[512];
+
+    fill(f, 1);
+    snprintf(q, sizeof(q), row, "bogus");
+    assert_int_equal(sql_rc(f->path, q), SQLITE_CONSTRAINT);
+    snprintf(q, sizeof(q), row, "Intent");
+    assert_int_equal(sql_rc(f->path, q), SQLITE_CONSTRAINT);
+    snprintf(q, sizeof(q), row, "outcome");
+    assert_int_equal(sql_rc(f->path, q), SQLITE_OK);
+}
+
 /*
  * An independent implementation of the row hash as docs/audit.md §3
  * specifies it, used to play a knowledgeable attacker.
@@ -1842,6 +1862,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_cli_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_kill9, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_kind_check, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests_name("audit", tests, NULL, NULL);
 }
