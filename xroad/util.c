@@ -23,11 +23,28 @@ static xmlParserInputPtr deny_entity_loader(const char *url, const char *id,
     return NULL;
 }
 
+/*
+ * libxml2 reports some errors with no parser context to attach them to
+ * (a failed character conversion of a declared encoding, for one) through
+ * its generic error channel, which writes them to stderr with the bytes
+ * that failed. libxroad does not log, and those bytes come from untrusted
+ * messages (a VTJ answer, say): the channel is silenced. Every error still
+ * reaches the caller through the parser context and struct xr_error.
+ */
+static void silent_generic_error(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg;
+}
+
 enum xr_status xr_global_init(struct xr_error *err)
 {
     xr_error_clear(err);
     xmlInitParser();
     xmlSetExternalEntityLoader(deny_entity_loader);
+    /* This thread, and the default for threads created later. */
+    xmlSetGenericErrorFunc(NULL, silent_generic_error);
+    xmlThrDefSetGenericErrorFunc(NULL, silent_generic_error);
     return XR_OK;
 }
 

@@ -21,8 +21,11 @@ extern "C" {
 #endif
 
 /*
- * Initialise libxml2 and the library's process-global state (deny-all
- * external entity loader). Call once from main() before any thread exists.
+ * Initialise libxml2 and the library's process-global state: a deny-all
+ * external entity loader, and libxml2's generic error channel silenced (it
+ * would write parts of untrusted input to stderr; errors are reported
+ * through struct xr_error instead). Call once from main() before any
+ * thread exists.
  * Returns XR_OK or an error.
  * Thread-safety: not thread-safe; call before starting threads.
  */

@@ -4,6 +4,9 @@
  * parameter entities, external DTD), XInclude, nesting and node-count
  * caps, oversize bodies, NUL bytes, BOM and charset handling.
  */
+#include <pthread.h>
+#include <unistd.h>
+
 #include "test_helpers.h"
 
 static const char *const lol_dtd =
@@ -480,6 +483,77 @@ static void test_utf8_bom(void **state)
     xrt_buf_free(&b);
 }
 
+/*
+ * Documents whose declared encoding does not match their bytes. libxml2
+ * reports the failed conversion through its generic error channel, which
+ * by default prints the failing bytes to stderr: untrusted data in the
+ * daemon's log. xr_global_init() silences that channel for every thread.
+ */
+static const char *const bad_encodings[] = {"EUC-JP", "Shift_JIS", "UTF-16",
+                                            "ISO-2022-JP", "BIG5"};
+#define N_BAD_ENCODINGS (sizeof(bad_encodings) / sizeof(bad_encodings[0]))
+
+struct bad_encoding_run {
+    const struct xr_request *req; /* to check answers against */
+    unsigned refused;             /* parses that failed, as they must */
+};
+
+static void *parse_bad_encodings(void *arg)
+{
+    struct bad_encoding_run *run = arg;
+
+    for (size_t i = 0; i < N_BAD_ENCODINGS; i++) {
+        struct xr_request *req = NULL;
+        struct xr_response *resp = NULL;
+        struct xr_error err;
+        char doc[256];
+        int n = snprintf(doc, sizeof(doc),
+                         "<?xml version=\"1.0\" encoding=\"%s\"?>"
+                         "<a>\x94\x9a\x91\x8b\xed\x2f\xff\xfe</a>",
+                         bad_encodings[i]);
+
+        if (xr_request_parse(NULL, (const uint8_t *)doc, (size_t)n, NULL,
+                             &req, &err) != XR_OK)
+            run->refused++;
+        if (xr_response_check(run->req, NULL, (const uint8_t *)doc, (size_t)n,
+                              NULL, &resp, &err) != XR_OK)
+            run->refused++;
+        xr_request_free(req);
+        xr_response_free(resp);
+    }
+    return NULL;
+}
+
+static void test_bad_encoding_silent(void **state)
+{
+    struct fixture *f = *state;
+    struct bad_encoding_run in_main = {f->req, 0}, in_thread = {f->req, 0};
+    char path[] = "/tmp/vayla-stderr.XXXXXX";
+    int fd = mkstemp(path), saved, started;
+    pthread_t t;
+    struct stat st;
+
+    assert_true(fd >= 0);
+    fflush(stderr);
+    saved = dup(2);
+    assert_true(saved >= 0);
+    assert_int_equal(dup2(fd, 2), 2);
+    parse_bad_encodings(&in_main);
+    started = pthread_create(&t, NULL, parse_bad_encodings, &in_thread);
+    if (started == 0)
+        pthread_join(t, NULL);
+    fflush(stderr);
+    assert_int_equal(dup2(saved, 2), 2);
+    close(saved);
+    assert_int_equal(fstat(fd, &st), 0);
+    close(fd);
+    unlink(path);
+    assert_int_equal(started, 0);
+    assert_int_equal(in_main.refused, 2 * N_BAD_ENCODINGS);
+    assert_int_equal(in_thread.refused, 2 * N_BAD_ENCODINGS);
+    assert_int_equal(st.st_size, 0);
+}
+
 static void test_iso_8859_1_charset(void **state)
 {
     struct fixture *f = *state;
@@ -599,6 +673,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_utf8_bom, setup, teardown),
         cmocka_unit_test_setup_teardown(test_iso_8859_1_charset, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_bad_encoding_silent, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_long_request_hash, setup,
                                         teardown),
