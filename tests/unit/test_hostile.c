@@ -512,8 +512,8 @@ static void *parse_bad_encodings(void *arg)
                          "<a>\x94\x9a\x91\x8b\xed\x2f\xff\xfe</a>",
                          bad_encodings[i]);
 
-        if (xr_request_parse(NULL, (const uint8_t *)doc, (size_t)n, NULL,
-                             &req, &err) != XR_OK)
+        if (xr_request_parse(NULL, (const uint8_t *)doc, (size_t)n, NULL, &req,
+                             &err) != XR_OK)
             run->refused++;
         if (xr_response_check(run->req, NULL, (const uint8_t *)doc, (size_t)n,
                               NULL, &resp, &err) != XR_OK)
