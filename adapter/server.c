@@ -21,6 +21,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
 #include <openssl/err.h>
@@ -685,6 +686,23 @@ static void raise_nofile(void)
     }
 }
 
+/*
+ * libevent's own warnings (it writes "[warn] ..." to stderr by default)
+ * go through the operational log, so they have its format and escaping.
+ */
+static void on_event_log(int severity, const char *msg)
+{
+    enum adp_log_level level = ADP_LOG_DEBUG;
+
+    if (severity >= EVENT_LOG_ERR)
+        level = ADP_LOG_ERR;
+    else if (severity == EVENT_LOG_WARN)
+        level = ADP_LOG_WARN;
+    else if (severity == EVENT_LOG_MSG)
+        level = ADP_LOG_INFO;
+    adp_log(level, "libevent: %s", msg ? msg : "");
+}
+
 int adp_server_run(const char *config_path, const char *ready_file)
 {
     struct adp_server srv;
@@ -711,6 +729,7 @@ int adp_server_run(const char *config_path, const char *ready_file)
         struct adp_log_opts lo = {.journal_fields = true};
         adp_log_init(&lo);
     }
+    event_set_log_callback(on_event_log);
     raise_nofile();
     if (evthread_use_pthreads() != 0) {
         adp_log_err("libevent has no pthread support");
