@@ -222,8 +222,10 @@ echo "   answered $n3 ($rps3 req/s, mean latency $lat3), failed or not 200: $bad
 echo "   vayla peak RSS: $((hwm / 1024)) MiB (VmHWM $hwm kB)"
 grep -E "Socket errors|Non-2xx" "$W/wrk3" | sed 's/^ */   wrk: /'
 grep -c '"code"' "$W/serve.err" >/dev/null 2>&1 || true
+# vayla's access log counts every answer, also those to the queries still
+# in flight when wrk stopped (wrk does not count them).
 sed -n 's/.*status=\([0-9]*\) outcome=\([a-z_]*\).*/\1 \2/p' "$W/serve.err" |
-    sort | uniq -c | sort -rn | head -5 | sed 's/^/   answers: /'
+    sort | uniq -c | sort -rn | head -5 | sed 's/^/   answers in vayla'"'"'s access log: /'
 sed -n 's/.*warn: request [^ ]*: \(.*\)/\1/p' "$W/serve.err" | sort | uniq -c |
     sort -rn | head -3 | sed 's/^/   transport: /'
 echo
