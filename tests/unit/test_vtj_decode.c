@@ -1182,6 +1182,21 @@ static char *person_padded(unsigned n, const char *tail)
     return out;
 }
 
+/* A padded person (see person_padded) is refused on Henkilotunnus. */
+static void expect_padded_refused(unsigned n, const char *tail,
+                                  enum xr_status rc, const char *reason)
+{
+    char *p = person_padded(n, tail), *xml = message(H1, "0000", KEY1, p);
+    struct dec d;
+
+    assert_int_equal(dec_xml(&d, xml, NULL), rc);
+    assert_string_equal(d.err.reason, reason);
+    assert_string_equal(d.err.field, "Henkilotunnus");
+    dec_free(&d);
+    free(xml);
+    free(p);
+}
+
 static void test_child_cap(void **state)
 {
     char *p, *xml;
@@ -1198,34 +1213,13 @@ static void test_child_cap(void **state)
     free(p);
 
     /* One more: the first lookup below Henkilo fails. */
-    p = person_padded(4096, "");
-    xml = message(H1, "0000", KEY1, p);
-    assert_int_equal(dec_xml(&d, xml, NULL), XR_ELIMIT);
-    assert_string_equal(d.err.reason, "too_many_items");
-    assert_string_equal(d.err.field, "Henkilotunnus");
-    dec_free(&d);
-    free(xml);
-    free(p);
-
+    expect_padded_refused(4096, "", XR_ELIMIT, "too_many_items");
     /* A duplicate within the examined children is a duplicate ... */
-    p = person_padded(4094, "<Henkilotunnus>" H1 "</Henkilotunnus>");
-    xml = message(H1, "0000", KEY1, p);
-    assert_int_equal(dec_xml(&d, xml, NULL), XR_EPROTO);
-    assert_string_equal(d.err.reason, "duplicate_element");
-    assert_string_equal(d.err.field, "Henkilotunnus");
-    dec_free(&d);
-    free(xml);
-    free(p);
-
+    expect_padded_refused(4094, "<Henkilotunnus>" H1 "</Henkilotunnus>",
+                          XR_EPROTO, "duplicate_element");
     /* ... past them the cap is reached first. */
-    p = person_padded(4095, "<Henkilotunnus>" H1 "</Henkilotunnus>");
-    xml = message(H1, "0000", KEY1, p);
-    assert_int_equal(dec_xml(&d, xml, NULL), XR_ELIMIT);
-    assert_string_equal(d.err.reason, "too_many_items");
-    assert_string_equal(d.err.field, "Henkilotunnus");
-    dec_free(&d);
-    free(xml);
-    free(p);
+    expect_padded_refused(4095, "<Henkilotunnus>" H1 "</Henkilotunnus>",
+                          XR_ELIMIT, "too_many_items");
 }
 
 static void test_namespaces_and_duplicates(void **state)
