@@ -28,32 +28,10 @@
 
 #include "services/vtj.h"
 
-#define BENCH_SOAP_NS  "http://schemas.xmlsoap.org/soap/envelope/"
+#include "../common/tv_xml.h"
+
 #define BENCH_MAX_RUNS 10000000ul
 #define BENCH_HETU_MAX 64u
-
-static xmlNodePtr first_element(xmlNodePtr n)
-{
-    for (; n; n = n->next)
-        if (n->type == XML_ELEMENT_NODE)
-            return n;
-    return NULL;
-}
-
-/* The Body's element child of an envelope, or the root element itself. */
-static xmlNodePtr wrapper_of(xmlDocPtr doc)
-{
-    xmlNodePtr root = xmlDocGetRootElement(doc);
-
-    if (!root || !root->ns || !root->ns->href ||
-        strcmp((const char *)root->ns->href, BENCH_SOAP_NS) != 0)
-        return root;
-    for (xmlNodePtr n = root->children; n; n = n->next)
-        if (n->type == XML_ELEMENT_NODE && n->name &&
-            strcmp((const char *)n->name, "Body") == 0)
-            return first_element(n->children);
-    return NULL;
-}
 
 /* The element child of parent with local name `name`, or NULL. */
 static xmlNodePtr child_named(xmlNodePtr parent, const char *name)
@@ -144,7 +122,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench: cannot parse %s\n", argv[1]);
         goto out;
     }
-    wrapper = wrapper_of(doc);
+    wrapper = tv_wrapper(doc);
     if (!wrapper) {
         fprintf(stderr, "bench: no Body element in %s\n", argv[1]);
         goto out;

@@ -25,8 +25,9 @@
 #include "services/hetu.h"
 #include "services/vtj.h"
 
+#include "../common/tv_xml.h"
+
 #define FUZZ_MAX_BYTES (1024u * 1024u)
-#define SOAP_NS        "http://schemas.xmlsoap.org/soap/envelope/"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -34,28 +35,6 @@ static void quiet(void *ctx, const char *msg, ...)
 {
     (void)ctx;
     (void)msg;
-}
-
-static xmlNodePtr first_element(xmlNodePtr n)
-{
-    for (; n; n = n->next)
-        if (n->type == XML_ELEMENT_NODE)
-            return n;
-    return NULL;
-}
-
-static xmlNodePtr wrapper_of(xmlDocPtr doc)
-{
-    xmlNodePtr root = xmlDocGetRootElement(doc);
-
-    if (!root || !root->ns || !root->ns->href ||
-        strcmp((const char *)root->ns->href, SOAP_NS) != 0)
-        return root;
-    for (xmlNodePtr n = root->children; n; n = n->next)
-        if (n->type == XML_ELEMENT_NODE && n->name &&
-            strcmp((const char *)n->name, "Body") == 0)
-            return first_element(n->children);
-    return NULL;
 }
 
 static void run(xmlNodePtr wrapper, const struct vtj_policy *policy)
@@ -147,7 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         xmlFreeDoc(doc);
         return 0;
     }
-    wrapper = wrapper_of(doc);
+    wrapper = tv_wrapper(doc);
     run(wrapper, &plain);
     run(wrapper, &strict);
     if (vtj_schema_decode(wrapper, &xsd, &len, &err) == XR_OK)

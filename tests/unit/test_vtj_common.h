@@ -1,8 +1,9 @@
 /*
  * Helpers shared by the VTJ unit tests (test_vtj_*.c): file access to the
  * project's fixtures (tests/data/vtj, via XR_SOURCE_DIR) and the shared
- * vectors (XR_VECTORS_DIR), a plain libxml2 parse without network or DTD,
- * and the SOAP Body's child element.
+ * vectors (XR_VECTORS_DIR) and a plain libxml2 parse without network or
+ * DTD; the tree helpers (tv_body_child and friends) are in
+ * tests/common/tv_xml.h.
  *
  * Everything is static so each test executable takes what it uses.
  */
@@ -23,7 +24,8 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
-#define TV_SOAP_NS  "http://schemas.xmlsoap.org/soap/envelope/"
+#include "../common/tv_xml.h"
+
 #define TV_MAX_FILE (8u * 1024u * 1024u)
 
 /* Whole file into a new NUL-terminated buffer, or NULL. */
@@ -113,29 +115,6 @@ static inline xmlDocPtr tv_parse(const char *buf, size_t len)
         return NULL;
     }
     return doc;
-}
-
-static inline xmlNodePtr tv_first_element(xmlNodePtr n)
-{
-    for (; n; n = n->next)
-        if (n->type == XML_ELEMENT_NODE)
-            return n;
-    return NULL;
-}
-
-/* The first element child of soap:Envelope/soap:Body, or NULL. */
-static inline xmlNodePtr tv_body_child(xmlDocPtr doc)
-{
-    xmlNodePtr root = xmlDocGetRootElement(doc);
-
-    if (!root)
-        return NULL;
-    for (xmlNodePtr n = root->children; n; n = n->next)
-        if (n->type == XML_ELEMENT_NODE && n->ns &&
-            !strcmp((const char *)n->ns->href, TV_SOAP_NS) &&
-            !strcmp((const char *)n->name, "Body"))
-            return tv_first_element(n->children);
-    return NULL;
 }
 
 #endif
