@@ -10,32 +10,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=${1:-$root/build}
 n=${2:-100}
-VAYLA=$build/adapter/vayla
-SIM=$build/tests/sim/vayla-sim
-for t in valgrind callgrind_control callgrind_annotate curl "$VAYLA" "$SIM"; do
-    command -v "$t" >/dev/null 2>&1 || { echo "bench: $t not found"; exit 1; }
-done
-W=$(mktemp -d /tmp/vayla-ir.XXXXXX)
-SIM_PID=""
-SV_PID=""
-cleanup() {
-    [ -n "$SV_PID" ] && kill "$SV_PID" 2>/dev/null
-    [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null
-    wait 2>/dev/null
-    rm -rf "$W"
-}
-trap cleanup EXIT
-
-"$VAYLA" dev init "$W/env" >/dev/null || exit 1
-ENV=$W/env
-sed -i -e 's/^connection = .*/connection = NOSSL/' -e '/^message_log/d' "$ENV/sim.conf"
-sed -i '/^tls_cert = /d;/^tls_key = /d;/^client_ca = /d;/^require_client_cert = /d' "$ENV/vayla.conf"
-sed -i 's/^threads = .*/threads = 1/; s/^port = .*/port = 0/' "$ENV/vayla.conf"
-"$SIM" -c "$ENV/sim.conf" --https-port 0 --http-port 0 --control-port 0 \
-    --ready-file "$W/sim.ready" >/dev/null 2>&1 &
-SIM_PID=$!
-for _ in $(seq 1 100); do [ -s "$W/sim.ready" ] && break; sleep 0.1; done
-sed -i "s#^url = .*#url = http://127.0.0.1:$(sed -n 's/^http_port=//p' "$W/sim.ready")/#" "$ENV/vayla.conf"
+. "$here/bench_env.sh"
+bench_need valgrind callgrind_control callgrind_annotate
+sed -i 's/^threads = .*/threads = 1/' "$ENV/vayla.conf"
+start_sim
+set_conf url "http://127.0.0.1:$SIM_HTTP/" security_server
 
 valgrind --tool=callgrind --callgrind-out-file="$W/cg.out" \
     "$VAYLA" serve -c "$ENV/vayla.conf" --ready-file "$W/serve.ready" \

@@ -17,48 +17,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=${1:-$root/build}
 secs=${2:-10}
-VAYLA=$build/adapter/vayla
-SIM=$build/tests/sim/vayla-sim
-for t in wrk curl "$VAYLA" "$SIM"; do
-    command -v "$t" >/dev/null 2>&1 || {
-        echo "bench: $t not found (apt-get install wrk; build first)"
-        exit 1
-    }
-done
+. "$here/bench_env.sh"
+bench_need wrk
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-
-W=$(mktemp -d /tmp/vayla-bench.XXXXXX)
-SIM_PID=""
-SV_PID=""
-cleanup() {
-    [ -n "$SV_PID" ] && kill "$SV_PID" 2>/dev/null
-    [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null
-    wait 2>/dev/null
-    rm -rf "$W"
-}
-trap cleanup EXIT
-
-"$VAYLA" dev init "$W/env" >/dev/null || exit 1
-ENV=$W/env
-# Plain HTTP on both legs so both measurements pay the same transport
-# costs; no message log on the simulator (it would measure the disk).
-sed -i -e 's/^connection = .*/connection = NOSSL/' -e '/^message_log/d' \
-    "$ENV/sim.conf"
-
-start_sim() {
-    rm -f "$W/sim.ready"
-    "$SIM" -c "$ENV/sim.conf" --https-port 0 --http-port 0 --control-port 0 \
-        --ready-file "$W/sim.ready" "$@" >/dev/null 2>"$W/sim.err" &
-    SIM_PID=$!
-    for _ in $(seq 1 300); do [ -s "$W/sim.ready" ] && break; sleep 0.05; done
-    SIM_HTTP=$(sed -n 's/^http_port=//p' "$W/sim.ready")
-    SIM_CTL=$(sed -n 's/^control_port=//p' "$W/sim.ready")
-}
-
-set_conf() { # KEY VALUE SECTION: set KEY in [SECTION] of vayla.conf
-    sed -i "/^\[$3\]/,/^\[/{/^$1 = /d}" "$ENV/vayla.conf"
-    sed -i "/^\[$3\]/a $1 = $2" "$ENV/vayla.conf"
-}
 
 start_serve() {
     rm -f "$W/serve.ready"
@@ -106,10 +67,6 @@ errors_of() {
 HZ=$(getconf CLK_TCK)
 export VAYLA_TOKEN
 VAYLA_TOKEN=$(cat "$ENV/token")
-# Plain HTTP on the API too (wrk -> vayla), ephemeral port.
-sed -i '/^tls_cert = /d;/^tls_key = /d;/^client_ca = /d;/^require_client_cert = /d' \
-    "$ENV/vayla.conf"
-set_conf port 0 listen
 # vayla-sim serves at most 256 connections; stay below.
 set_conf max_connections 200 security_server
 
