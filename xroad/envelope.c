@@ -38,13 +38,6 @@ struct xr_request {
     struct req_lazy *lazy; /* owned; mutable behind const */
 };
 
-void xr_header_init(struct xr_header *hdr)
-{
-    memset(hdr, 0, sizeof(*hdr));
-    xr__strlcpy(hdr->protocol_version, XR_PROTOCOL_VERSION,
-                sizeof(hdr->protocol_version));
-}
-
 /* Header text values: valid UTF-8, no control characters but TAB/LF/CR. */
 static enum xr_status check_text(const char *v, const char *field,
                                  struct xr_error *err)

@@ -158,3 +158,64 @@ out:
         xmlFreeDoc(doc);
     return rc;
 }
+
+/* Copy text content with truncation (fault fields are informative). */
+static void text_trunc(const xmlNode *node, char *out, size_t size)
+{
+    xmlChar *t = xmlNodeGetContent(node);
+    const char *s = t ? xr__cs(t) : "";
+    size_t b = 0, e = strlen(s);
+
+    while (b < e &&
+           (s[b] == ' ' || s[b] == '\t' || s[b] == '\r' || s[b] == '\n'))
+        b++;
+    while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r' ||
+                     s[e - 1] == '\n'))
+        e--;
+    if (e - b >= size) {
+        e = b + size - 1;
+        /* Do not cut a UTF-8 character in two. */
+        e = b + xr__utf8_trim(s + b, e - b);
+    }
+    memcpy(out, s + b, e - b);
+    out[e - b] = '\0';
+    if (t)
+        xmlFree(t);
+}
+
+enum xr_status xr__fault_read(const xmlNode *fault_elem, struct xr_fault *fault,
+                              struct xr_error *err)
+{
+    bool have_code = false;
+
+    (void)err;
+    memset(fault, 0, sizeof(*fault));
+    /* SOAP 1.1 fault children are unqualified; accept any namespace. */
+    for (xmlNodePtr c = xr__xml_first_elem(fault_elem); c;
+         c = xr__xml_next_elem(c)) {
+        const char *n = xr__cs(c->name);
+        if (!strcmp(n, "faultcode") && !have_code) {
+            text_trunc(c, fault->code, sizeof(fault->code));
+            have_code = true;
+        } else if (!strcmp(n, "faultstring")) {
+            text_trunc(c, fault->string, sizeof(fault->string));
+        } else if (!strcmp(n, "faultactor")) {
+            fault->has_actor = true;
+            text_trunc(c, fault->actor, sizeof(fault->actor));
+        } else if (!strcmp(n, "detail")) {
+            xmlNodePtr d = NULL;
+            for (xmlNodePtr k = xr__xml_first_elem(c); k;
+                 k = xr__xml_next_elem(k)) {
+                if (!strcmp(xr__cs(k->name), "faultDetail")) {
+                    d = k;
+                    break;
+                }
+            }
+            if (!d)
+                d = xr__xml_first_elem(c);
+            text_trunc(d ? d : c, fault->detail, sizeof(fault->detail));
+        }
+    }
+    fault->origin = xr_fault_classify(fault->code, &fault->service_failed);
+    return XR_OK;
+}

@@ -35,6 +35,13 @@ static const struct {
     [F_REPRESENTED_PARTY] = {XR_NS_REPR, "representedParty"},
 };
 
+void xr_header_init(struct xr_header *hdr)
+{
+    memset(hdr, 0, sizeof(*hdr));
+    xr__strlcpy(hdr->protocol_version, XR_PROTOCOL_VERSION,
+                sizeof(hdr->protocol_version));
+}
+
 /* Read an identifier element (client, service, securityServer). */
 static enum xr_status read_id(const xmlNode *el, const char *field,
                               struct xr_id *id, struct xr_error *err)
@@ -206,8 +213,8 @@ static enum xr_status read_field(const xmlNode *el, enum hdr_field f,
     return xr_error_set(err, XR_EINTERNAL, "internal", "", "bad field");
 }
 
-static enum xr_status read_header(const xmlNode *header, bool require_service,
-                                  struct xr_header *hdr, struct xr_error *err)
+enum xr_status xr__header_read(const xmlNode *header, bool require_service,
+                               struct xr_header *hdr, struct xr_error *err)
 {
     bool seen[F_COUNT] = {false};
     enum xr_status rc;
@@ -249,155 +256,6 @@ static enum xr_status read_header(const xmlNode *header, bool require_service,
                             "protocolVersion '%s' is not 4.x",
                             xr__clip(q, sizeof(q), hdr->protocol_version));
     }
-    return XR_OK;
-}
-
-/* Copy text content with truncation (fault fields are informative). */
-static void text_trunc(const xmlNode *node, char *out, size_t size)
-{
-    xmlChar *t = xmlNodeGetContent(node);
-    const char *s = t ? xr__cs(t) : "";
-    size_t b = 0, e = strlen(s);
-
-    while (b < e &&
-           (s[b] == ' ' || s[b] == '\t' || s[b] == '\r' || s[b] == '\n'))
-        b++;
-    while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r' ||
-                     s[e - 1] == '\n'))
-        e--;
-    if (e - b >= size) {
-        e = b + size - 1;
-        /* Do not cut a UTF-8 character in two. */
-        e = b + xr__utf8_trim(s + b, e - b);
-    }
-    memcpy(out, s + b, e - b);
-    out[e - b] = '\0';
-    if (t)
-        xmlFree(t);
-}
-
-enum xr_status xr__fault_read(const xmlNode *fault_elem, struct xr_fault *fault,
-                              struct xr_error *err)
-{
-    bool have_code = false;
-
-    (void)err;
-    memset(fault, 0, sizeof(*fault));
-    /* SOAP 1.1 fault children are unqualified; accept any namespace. */
-    for (xmlNodePtr c = xr__xml_first_elem(fault_elem); c;
-         c = xr__xml_next_elem(c)) {
-        const char *n = xr__cs(c->name);
-        if (!strcmp(n, "faultcode") && !have_code) {
-            text_trunc(c, fault->code, sizeof(fault->code));
-            have_code = true;
-        } else if (!strcmp(n, "faultstring")) {
-            text_trunc(c, fault->string, sizeof(fault->string));
-        } else if (!strcmp(n, "faultactor")) {
-            fault->has_actor = true;
-            text_trunc(c, fault->actor, sizeof(fault->actor));
-        } else if (!strcmp(n, "detail")) {
-            xmlNodePtr d = NULL;
-            for (xmlNodePtr k = xr__xml_first_elem(c); k;
-                 k = xr__xml_next_elem(k)) {
-                if (!strcmp(xr__cs(k->name), "faultDetail")) {
-                    d = k;
-                    break;
-                }
-            }
-            if (!d)
-                d = xr__xml_first_elem(c);
-            text_trunc(d ? d : c, fault->detail, sizeof(fault->detail));
-        }
-    }
-    fault->origin = xr_fault_classify(fault->code, &fault->service_failed);
-    return XR_OK;
-}
-
-/* Exactly one Body child, named with the serviceCode as prefix. */
-static enum xr_status check_body(const xmlNode *first,
-                                 const struct xr_header *hdr,
-                                 struct xr_error *err)
-{
-    const xmlNode *second = first ? xr__xml_next_elem(first) : NULL;
-
-    if (!first || second)
-        return xr_error_set(err, XR_EPROTO, "invalid_body", "Body",
-                            "SOAP Body must have exactly one child element, "
-                            "has %s",
-                            first ? "more" : "none");
-    if (hdr->service.service_code[0] &&
-        strncmp(xr__cs(first->name), hdr->service.service_code,
-                strlen(hdr->service.service_code)) != 0) {
-        char q1[XR_CLIP], q2[XR_CLIP];
-        return xr_error_set(
-            err, XR_EPROTO, "inconsistent_headers", "Body",
-            "body element %s does not start with "
-            "serviceCode %s",
-            xr__clip(q1, sizeof(q1), xr__cs(first->name)),
-            xr__clip(q2, sizeof(q2), hdr->service.service_code));
-    }
-    return XR_OK;
-}
-
-enum xr_status xr__msg_read(xmlDocPtr doc, bool require_service,
-                            struct xr_header *hdr, bool *has_header,
-                            xmlNodePtr *body, bool *is_fault,
-                            struct xr_fault *fault, struct xr_error *body_err,
-                            struct xr_error *err)
-{
-    xmlNodePtr root = xmlDocGetRootElement(doc), header = NULL, bodyel = NULL;
-    xmlNodePtr first;
-    enum xr_status rc;
-
-    xr_header_init(hdr);
-    hdr->protocol_version[0] = '\0';
-    *has_header = false;
-    *body = NULL;
-    *is_fault = false;
-    if (!xr__xml_is(root, XR_NS_SOAP11, "Envelope"))
-        return xr_error_set(err, XR_EPROTO, "invalid_soap", "",
-                            "not a SOAP 1.1 envelope (root element is %s)",
-                            root ? xr__cs(root->name) : "missing");
-    for (xmlNodePtr c = xr__xml_first_elem(root); c; c = xr__xml_next_elem(c)) {
-        if (xr__xml_is(c, XR_NS_SOAP11, "Header")) {
-            if (header)
-                return xr_error_set(err, XR_EPROTO, "invalid_soap", "Header",
-                                    "more than one SOAP Header");
-            header = c;
-        } else if (xr__xml_is(c, XR_NS_SOAP11, "Body")) {
-            if (bodyel)
-                return xr_error_set(err, XR_EPROTO, "invalid_soap", "Body",
-                                    "more than one SOAP Body");
-            bodyel = c;
-        }
-    }
-    if (!bodyel)
-        return xr_error_set(err, XR_EPROTO, "missing_body", "",
-                            "SOAP message has no Body");
-    first = xr__xml_first_elem(bodyel);
-    if (first && xr__xml_is(first, XR_NS_SOAP11, "Fault")) {
-        *is_fault = true;
-        rc = xr__fault_read(first, fault, err);
-        if (rc != XR_OK)
-            return rc;
-        /* Read the header when there is one, but do not insist on it. */
-        if (header) {
-            struct xr_error ignore;
-            *has_header = read_header(header, false, hdr, &ignore) == XR_OK;
-        }
-        return XR_OK;
-    }
-    if (!header)
-        return xr_error_set(err, XR_EPROTO, "missing_header", "",
-                            "SOAP message has no Header");
-    rc = read_header(header, require_service, hdr, err);
-    if (rc != XR_OK)
-        return rc;
-    *has_header = true;
-    rc = check_body(first, hdr, body_err ? body_err : err);
-    if (rc != XR_OK)
-        return body_err ? XR_OK : rc;
-    *body = first;
     return XR_OK;
 }
 

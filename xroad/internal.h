@@ -167,8 +167,8 @@ XR_HIDDEN enum xr_status xr__soap_open(const char *content_type,
 XR_HIDDEN void xr__soap_close(struct xr__soap *s);
 
 /*
- * Read an X-Road SOAP envelope: Envelope/Header/Body structure, header
- * fields into *hdr (duplicates, objectType and protocolVersion checked),
+ * Read an X-Road SOAP envelope (message.c): Envelope/Header/Body structure,
+ * header fields into *hdr (duplicates, objectType and protocolVersion checked),
  * body wrapper into *body (exactly one element child), or a Fault into
  * *fault (then *is_fault is true and the header may be absent).
  * require_service: requests must carry a service header.
@@ -183,7 +183,17 @@ XR_HIDDEN enum xr_status xr__msg_read(xmlDocPtr doc, bool require_service,
                                       struct xr_error *body_err,
                                       struct xr_error *err);
 
-/* Read a Fault element into *fault. */
+/*
+ * Read the X-Road fields of a SOAP Header element into *hdr (header.c):
+ * found by namespace and local name in any order; duplicates, objectType
+ * and protocolVersion checked; require_service for requests.
+ */
+XR_HIDDEN enum xr_status xr__header_read(const xmlNode *header,
+                                         bool require_service,
+                                         struct xr_header *hdr,
+                                         struct xr_error *err);
+
+/* Read a Fault element into *fault (fault.c). */
 XR_HIDDEN enum xr_status xr__fault_read(const xmlNode *fault_elem,
                                         struct xr_fault *fault,
                                         struct xr_error *err);
