@@ -7,13 +7,18 @@
 
 /* Exit statuses shared by every command (docs/cli.md). */
 enum adp_exit {
-    ADP_EXIT_OK = 0,       /* success; for queries: person found */
-    ADP_EXIT_USAGE = 1,    /* usage, configuration or input error */
-    ADP_EXIT_INVALID = 2,  /* invalid response / invalid input code */
-    ADP_EXIT_FAULT = 3,    /* SOAP fault */
-    ADP_EXIT_NOTFOUND = 4, /* VTJ: not found or another non-found outcome */
-    ADP_EXIT_TRANSPORT = 5 /* connect, TLS, timeout, HTTP status ... */
+    ADP_EXIT_OK = 0,         /* success; for queries: person found */
+    ADP_EXIT_USAGE = 1,      /* usage, configuration or input error */
+    ADP_EXIT_INVALID = 2,    /* invalid response / invalid input code */
+    ADP_EXIT_FAULT = 3,      /* SOAP fault */
+    ADP_EXIT_NOTFOUND = 4,   /* VTJ: not found or another non-found outcome */
+    ADP_EXIT_TRANSPORT = 5,  /* connect, TLS, timeout, HTTP status ... */
+    ADP_EXIT_SERVICE = 6,    /* the service refused: VTJ credentials ... */
+    ADP_EXIT_UNAVAILABLE = 7 /* the audit store cannot record the query,
+                                or an internal failure before sending */
 };
+
+struct adp_verdict;
 
 /* cli_xroad.c */
 int cli_envelope(int argc, char **argv);
@@ -25,6 +30,8 @@ int cli_vtj(int argc, char **argv);
 
 /* cli_query.c */
 int cli_query(int argc, char **argv);
+/* The exit status of a query verdict (docs/cli.md, "Exit statuses"). */
+int adp_cli_verdict_exit(const struct adp_verdict *v);
 
 /* cli_config.c */
 int cli_check_config(int argc, char **argv);

@@ -25,7 +25,6 @@ struct adp_curlev {
     struct event *timer;     /* owned: the multi handle's single timeout */
     unsigned active;         /* handles added and not finished/removed */
     struct sock *socks;      /* owned: every watched socket */
-    char *profile;           /* owned: see adp_curlev_check_profile() */
 };
 
 /* Per-socket state, attached to the socket with curl_multi_assign(). */
@@ -242,13 +241,7 @@ enum xr_status adp_curlev_new(struct event_base *base,
         curl_multi_setopt(cev->multi, CURLMOPT_SOCKETDATA, cev) ||
         curl_multi_setopt(cev->multi, CURLMOPT_TIMERFUNCTION, timer_cb) ||
         curl_multi_setopt(cev->multi, CURLMOPT_TIMERDATA, cev) ||
-        curl_multi_setopt(cev->multi, CURLMOPT_MAXCONNECTS, max_connects) ||
-        (opts && opts->max_host_connections > 0 &&
-         curl_multi_setopt(cev->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-                           opts->max_host_connections)) ||
-        (opts && opts->max_total_connections > 0 &&
-         curl_multi_setopt(cev->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-                           opts->max_total_connections))) {
+        curl_multi_setopt(cev->multi, CURLMOPT_MAXCONNECTS, max_connects)) {
         rc = xr_error_set(err, XR_EINTERNAL, "curl_features", "",
                           "curl_multi_setopt failed");
         goto out;
@@ -276,7 +269,6 @@ void adp_curlev_free(struct adp_curlev *cev)
         (void)curl_share_cleanup(cev->share);
     if (cev->timer)
         event_free(cev->timer);
-    free(cev->profile);
     free(cev);
 }
 
@@ -327,29 +319,4 @@ void adp_curlev_remove(struct adp_curlev *cev, struct adp_curlev_handle *h)
     (void)curl_easy_setopt(h->easy, CURLOPT_SHARE, NULL);
     h->active = false;
     cev->active--;
-}
-
-enum xr_status adp_curlev_check_profile(struct adp_curlev *cev,
-                                        const char *profile,
-                                        struct xr_error *err)
-{
-    if (!cev->profile) {
-        cev->profile = strdup(profile);
-        if (!cev->profile)
-            return xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
-                                "out of memory");
-        return XR_OK;
-    }
-    if (strcmp(cev->profile, profile) != 0)
-        return xr_error_set(err, XR_EINVAL, "profile_mismatch", "",
-                            "this transfer's TLS settings differ from those "
-                            "of earlier transfers on the same connection "
-                            "pool");
-    return XR_OK;
-}
-
-bool adp_curlev_profile_matches(const struct adp_curlev *cev,
-                                const char *profile)
-{
-    return !cev->profile || strcmp(cev->profile, profile) == 0;
 }

@@ -7,8 +7,8 @@
  * the CLI creates one, starts a transfer and runs the base until it is
  * done. Connections (keep-alive), TLS sessions and the DNS cache are shared
  * by all transfers of one adp_curlev and by nothing else, so a new
- * adp_curlev starts with clean caches (use a new one after a configuration
- * reload that changes [security_server]).
+ * adp_curlev starts with clean caches: upstream.c keeps one per set of
+ * trust settings.
  *
  * Nothing here blocks: sockets and the multi timer are libevent events,
  * name resolution runs in libcurl's threaded resolver (AsynchDNS, checked
@@ -30,9 +30,7 @@ struct adp_curlev;
 
 /* Limits of one adp_curlev. Zero in a field means the default noted. */
 struct adp_curlev_opts {
-    long max_host_connections;  /* per host; 0 = unlimited (queueing off) */
-    long max_total_connections; /* 0 = unlimited */
-    long max_connects;          /* idle connection cache size; 0 = 64 */
+    long max_connects; /* idle connection cache size; 0 = 64 */
 };
 
 /*
@@ -107,27 +105,6 @@ XR_NODISCARD enum xr_status adp_curlev_add(struct adp_curlev *cev,
                                            struct adp_curlev_handle *h,
                                            adp_curlev_done_fn *done, void *ctx,
                                            struct xr_error *err);
-
-/*
- * Bind this adp_curlev to one set of transfer security options. Cached
- * connections and TLS sessions are reused without a new handshake, so all
- * transfers of one adp_curlev must share the same trust settings: the
- * first call stores `profile` (an opaque, non-secret description such as
- * the CA file, pin and client certificate), later calls must pass an equal
- * string. Returns XR_OK, XR_EINVAL (reason "profile_mismatch": use a new
- * adp_curlev) or XR_ENOMEM.
- */
-XR_NODISCARD enum xr_status adp_curlev_check_profile(struct adp_curlev *cev,
-                                                     const char *profile,
-                                                     struct xr_error *err);
-
-/*
- * True when adp_curlev_check_profile(cev, profile) would succeed (no
- * profile bound yet, or an equal one). Does not bind.
- * Ownership: profile borrowed. Thread-safety: cev's thread.
- */
-bool adp_curlev_profile_matches(const struct adp_curlev *cev,
-                                const char *profile);
 
 /*
  * Stop a running transfer without calling its callback. No-op when h is

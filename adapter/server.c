@@ -29,111 +29,72 @@
 #include <systemd/sd-daemon.h>
 
 #include "api.h"
-#include "audit.h"
+#include "auditq.h"
 #include "curlev.h"
-#include "xfer.h"
+#include "gen.h"
 #include "log.h"
 #include "metrics.h"
 #include "server.h"
+#include "upstream.h"
 #include "util.h"
 
-struct adp_gen *adp_gen_ref(struct adp_gen *g)
+#define ADP_WORKERS_MAX 64u
+
+struct adp_server;
+
+struct adp_worker {
+    unsigned id;
+    struct adp_server *srv;
+    pthread_t thread;
+    struct event_base *base;
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound[2]; /* TCP, UNIX */
+    struct adp_metrics_shard *metrics;
+    struct adp_gen *gen;              /* current generation (a reference) */
+    _Atomic(struct adp_gen *) posted; /* next generation from main */
+    struct event *wake;               /* main -> worker: reload, drain */
+    struct event *drain_ev;           /* drain deadline */
+    struct event *backoff_ev;         /* accept back-off timer */
+    bool accept_backoff;              /* accept() failing: paused */
+    unsigned conns;                   /* open TLS connections */
+    bool accepting;                   /* listeners enabled */
+    bool draining;
+    struct adp_upstream *up; /* owned: connections to the SS */
+    struct adp_api *api;     /* owned: requests */
+};
+
+struct adp_server {
+    char *config_path;
+    unsigned nworkers;
+    struct adp_worker *workers;
+    int tcp_fds[ADP_WORKERS_MAX]; /* one SO_REUSEPORT socket per worker;
+                                     -1 once evhttp owns it */
+    bool tcp;                     /* a TCP listener is configured */
+    int unix_fd;                  /* shared by all workers, -1 if none */
+    unsigned tcp_port;            /* actual port (after binding port 0) */
+    struct adp_metrics *metrics;
+    struct adp_auditq *auditq; /* the audit writer thread */
+    atomic_bool stopping;
+    _Atomic(struct adp_gen *) gen; /* newest generation (main's ref) */
+    uint64_t gen_number;
+    const char *ready_file; /* --ready-file, or NULL */
+    long pid;               /* getpid(), once: part of every request id */
+};
+
+/* A worker's share of a process-wide number (at least 1). */
+static unsigned share(const struct adp_worker *w, unsigned total)
 {
-    if (g)
-        atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed);
-    return g;
+    unsigned n = total / w->srv->nworkers;
+    return n > 0 ? n : 1;
 }
 
-void adp_gen_unref(struct adp_gen *g)
+/* Connection cap of one worker ([api] max_connections split). */
+static unsigned max_conns(const struct adp_worker *w)
 {
-    if (!g || atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) != 1)
-        return;
-    SSL_CTX_free(g->tls);
-    adp_config_free(g->cfg);
-    free(g);
+    return share(w, w->gen->cfg->api.max_connections);
 }
 
-/* ---- TLS context for the API listener --------------------------------- */
-
-static SSL_CTX *tls_ctx_new(const struct adp_config_listen *l,
-                            struct xr_error *err)
-{
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-    unsigned long e;
-
-    if (!ctx)
-        goto fail;
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
-                                 SSL_OP_CIPHER_SERVER_PREFERENCE);
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-    if (SSL_CTX_use_certificate_chain_file(ctx, l->tls_cert) != 1 ||
-        SSL_CTX_use_PrivateKey_file(ctx, l->tls_key, SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(ctx) != 1)
-        goto fail;
-    if (l->client_ca) {
-        if (SSL_CTX_load_verify_locations(ctx, l->client_ca, NULL) != 1)
-            goto fail;
-        SSL_CTX_set_verify(
-            ctx,
-            SSL_VERIFY_PEER |
-                (l->require_client_cert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
-            NULL);
-        SSL_CTX_set_verify_depth(ctx, 4);
-        /* Session resumption must not skip client authentication. */
-        SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"vayla", 5);
-    }
-    return ctx;
-fail:
-    e = ERR_peek_last_error();
-    xr_error_set(err, XR_ECERT, "tls_config", "listen",
-                 "API TLS certificate, key or client CA: %s",
-                 e ? ERR_reason_error_string(e) : "cannot create context");
-    if (err)
-        err->ssl_err = e;
-    ERR_clear_error();
-    SSL_CTX_free(ctx);
-    return NULL;
-}
-
-/* Load the configuration file into a new generation. */
-static struct adp_gen *gen_load(struct adp_server *srv, struct xr_error *err)
-{
-    struct adp_gen *g = calloc(1, sizeof(*g));
-    enum xr_status rc;
-
-    if (!g) {
-        xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "out of memory");
-        return NULL;
-    }
-    atomic_init(&g->refs, 1);
-    rc = adp_config_load(srv->config_path, &g->cfg, adp_config_problem_print,
-                         stderr, err);
-    if (rc != XR_OK)
-        goto fail;
-    if (!g->cfg->audit.path) {
-        xr_error_set(err, XR_EINVAL, "config_invalid", "audit.path",
-                     "%s: [audit] path is required by vayla serve",
-                     srv->config_path);
-        goto fail;
-    }
-    if (!g->cfg->listen.address && !g->cfg->listen.unix_socket) {
-        xr_error_set(err, XR_EINVAL, "config_invalid", "listen",
-                     "%s: [listen] needs address or unix_socket",
-                     srv->config_path);
-        goto fail;
-    }
-    if (g->cfg->listen.tls_cert) {
-        g->tls = tls_ctx_new(&g->cfg->listen, err);
-        if (!g->tls)
-            goto fail;
-    }
-    g->number = ++srv->gen_number;
-    return g;
-fail:
-    adp_gen_unref(g);
-    return NULL;
-}
+static void worker_accept(struct adp_worker *w, bool on);
 
 /* ---- listeners ------------------------------------------------------- */
 
@@ -253,8 +214,8 @@ static void conn_ssl_freed(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
         w->conns--;
     adp_metrics_connections_add(w->metrics, -1);
     if (!w->accepting && !w->draining && !w->accept_backoff &&
-        w->conns < adp_api_max_conns(w))
-        adp_server_accept(w, true);
+        w->conns < max_conns(w))
+        worker_accept(w, true);
 }
 
 static struct bufferevent *bev_new(struct event_base *base, void *arg)
@@ -283,8 +244,8 @@ static struct bufferevent *bev_new(struct event_base *base, void *arg)
     }
     w->conns++;
     adp_metrics_connections_add(w->metrics, 1);
-    if (w->conns >= adp_api_max_conns(w))
-        adp_server_accept(w, false);
+    if (w->conns >= max_conns(w))
+        worker_accept(w, false);
     return bev;
 }
 
@@ -312,7 +273,7 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
                      "connections",
                      w->id, evutil_socket_error_to_string(e));
     w->accept_backoff = true;
-    adp_server_accept(w, false);
+    worker_accept(w, false);
     evtimer_add(w->backoff_ev, &tv);
 }
 
@@ -323,11 +284,11 @@ static void on_backoff_end(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     w->accept_backoff = false;
-    if (!w->draining && w->conns < adp_api_max_conns(w))
-        adp_server_accept(w, true);
+    if (!w->draining && w->conns < max_conns(w))
+        worker_accept(w, true);
 }
 
-void adp_server_accept(struct adp_worker *w, bool on)
+static void worker_accept(struct adp_worker *w, bool on)
 {
     for (size_t i = 0; i < 2; i++) {
         struct evconnlistener *l;
@@ -353,12 +314,12 @@ static void worker_take_posted(struct adp_worker *w)
         return;
     adp_gen_unref(w->gen);
     w->gen = g;
+    adp_upstream_set_slots(w->up, share(w, g->cfg->ss.max_connections));
 }
 
 static void worker_maybe_exit(struct adp_worker *w)
 {
-    if (w->draining && w->in_flight == 0 && w->audit_waiting == 0 &&
-        w->writing == 0)
+    if (w->draining && adp_api_idle(w->api))
         event_base_loopexit(w->base, NULL);
 }
 
@@ -368,9 +329,9 @@ static void on_drain_deadline(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    adp_log_warn("worker %u: drain deadline reached with %u requests in "
+    adp_log_warn("worker %u: drain deadline reached with requests in "
                  "flight",
-                 w->id, w->in_flight);
+                 w->id);
     event_base_loopexit(w->base, NULL);
 }
 
@@ -386,7 +347,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
         long ms = (long)w->gen->cfg->api.drain_timeout_ms;
 
         w->draining = true;
-        adp_server_accept(w, false);
+        worker_accept(w, false);
         tv.tv_sec = ms / 1000;
         tv.tv_usec = (ms % 1000) * 1000;
         event_add(w->drain_ev, &tv);
@@ -394,70 +355,29 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static enum xr_status pool_new(struct adp_worker *w, struct adp_curlev **out,
-                               struct xr_error *err)
+/* ---- the API's view of its worker (struct adp_api_host) ---------------- */
+
+static struct adp_gen *host_gen(void *ctx)
 {
-    /* Back-pressure towards the security server: beyond this many
-     * connections per worker, libcurl queues transfers instead of opening
-     * more (each TLS connection costs tens of KiB). */
-    struct adp_curlev_opts co;
+    struct adp_worker *w = ctx;
 
-    memset(&co, 0, sizeof(co));
-    co.max_host_connections = (long)adp_server_ss_connections(w);
-    co.max_total_connections = (long)adp_server_ss_connections(w);
-    return adp_curlev_new(w->base, &co, out, err);
-}
-
-/* Free retired pools whose last exchange has finished. */
-static void pools_reap(struct adp_worker *w)
-{
-    for (size_t i = 0; i < sizeof(w->retired) / sizeof(w->retired[0]); i++) {
-        if (w->retired[i] && adp_curlev_active(w->retired[i]) == 0) {
-            adp_curlev_free(w->retired[i]);
-            w->retired[i] = NULL;
-        }
-    }
-}
-
-unsigned adp_server_ss_connections(const struct adp_worker *w)
-{
-    unsigned n = w->gen->cfg->ss.max_connections / w->srv->nworkers;
-    return n > 0 ? n : 1;
-}
-
-struct adp_curlev *adp_server_pool(struct adp_worker *w,
-                                   const struct adp_xfer_opts *opts)
-{
-    struct adp_curlev *fresh = NULL;
-    struct xr_error err;
-    size_t slot;
-
-    if (adp_xfer_fits(w->cev, opts))
-        return w->cev;
-    pools_reap(w);
-    for (slot = 0; slot < sizeof(w->retired) / sizeof(w->retired[0]); slot++) {
-        if (!w->retired[slot])
-            break;
-    }
-    if (slot == sizeof(w->retired) / sizeof(w->retired[0]) ||
-        pool_new(w, &fresh, &err) != XR_OK) {
-        adp_log_err("worker %u: cannot start a connection pool for the new "
-                    "security server settings",
-                    w->id);
-        return NULL;
-    }
-    adp_log_info("worker %u: security server trust settings changed; new "
-                 "connection pool",
-                 w->id);
-    w->retired[slot] = w->cev;
-    w->cev = fresh;
-    return fresh;
-}
-
-void adp_server_worker_idle_check(struct adp_worker *w)
-{
     worker_take_posted(w);
-    pools_reap(w);
+    return w->gen;
+}
+
+static bool host_draining(void *ctx)
+{
+    struct adp_worker *w = ctx;
+
+    return w->draining;
+}
+
+static void host_idle(void *ctx)
+{
+    struct adp_worker *w = ctx;
+
+    worker_take_posted(w);
+    adp_upstream_reap(w->up);
     worker_maybe_exit(w);
 }
 
@@ -497,9 +417,27 @@ static enum xr_status worker_setup(struct adp_server *srv, struct adp_worker *w,
     w->backoff_ev = evtimer_new(w->base, on_backoff_end, w);
     if (!w->http || !w->wake || !w->drain_ev || !w->backoff_ev)
         return xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "no memory");
-    if (adp_auditq_sink_init(&w->audit_sink, w->base, adp_api_on_audit, w,
-                             err) != XR_OK)
-        return XR_ENOMEM;
+    if (adp_upstream_new(w->base, share(w, cfg->ss.max_connections), w->metrics,
+                         &w->up, err) != XR_OK)
+        return err ? err->code : XR_ENOMEM;
+    {
+        struct adp_api_host host;
+        memset(&host, 0, sizeof(host));
+        host.base = w->base;
+        host.up = w->up;
+        host.auditq = srv->auditq;
+        host.registry = srv->metrics;
+        host.metrics = w->metrics;
+        host.worker_id = w->id;
+        host.nworkers = srv->nworkers;
+        host.pid = srv->pid;
+        host.ctx = w;
+        host.gen = host_gen;
+        host.draining = host_draining;
+        host.idle = host_idle;
+        if (adp_api_new(&host, &w->api, err) != XR_OK)
+            return err ? err->code : XR_ENOMEM;
+    }
     /* Wake-ups from the main thread (reload, drain) go first. */
     event_priority_set(w->wake, 0);
     evhttp_set_max_body_size(w->http, (ev_ssize_t)cfg->api.max_body_bytes);
@@ -514,7 +452,7 @@ static enum xr_status worker_setup(struct adp_server *srv, struct adp_worker *w,
     evhttp_set_flags(w->http, EVHTTP_SERVER_LINGERING_CLOSE);
     evhttp_set_default_content_type(w->http, "application/json");
     evhttp_set_bevcb(w->http, bev_new, w);
-    evhttp_set_gencb(w->http, adp_api_handle, w);
+    evhttp_set_gencb(w->http, adp_api_handle, w->api);
     if (srv->tcp_fds[w->id] >= 0) {
         w->bound[0] =
             evhttp_accept_socket_with_handle(w->http, srv->tcp_fds[w->id]);
@@ -539,19 +477,15 @@ static enum xr_status worker_setup(struct adp_server *srv, struct adp_worker *w,
                 evhttp_bound_socket_get_listener(w->bound[i]), on_accept_error);
     }
     w->accepting = true;
-    return pool_new(w, &w->cev, err);
+    return XR_OK;
 }
 
 static void worker_cleanup(struct adp_worker *w)
 {
-    adp_xfer_free(w->probe.xfer);
     if (w->http)
         evhttp_free(w->http);
-    if (w->cev)
-        adp_curlev_free(w->cev);
-    for (size_t i = 0; i < sizeof(w->retired) / sizeof(w->retired[0]); i++)
-        adp_curlev_free(w->retired[i]);
-    adp_auditq_sink_cleanup(&w->audit_sink);
+    adp_api_free(w->api);
+    adp_upstream_free(w->up);
     if (w->wake)
         event_free(w->wake);
     if (w->drain_ev)
@@ -594,7 +528,8 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
     (void)what;
     sd_notify(0, "RELOADING=1");
     adp_log_info("reloading %s", srv->config_path);
-    g = gen_load(srv, &err);
+    if (adp_gen_load(srv->config_path, srv->gen_number + 1, &g, &err) == XR_OK)
+        srv->gen_number = g->number;
     if (!g) {
         adp_log_err("reload failed, keeping the running configuration: %s",
                     err.msg);
@@ -742,7 +677,8 @@ int adp_server_run(const char *config_path, const char *ready_file)
         adp_log_err("%s", err.msg);
         goto out;
     }
-    g0 = gen_load(&srv, &err);
+    if (adp_gen_load(srv.config_path, 1, &g0, &err) == XR_OK)
+        srv.gen_number = 1;
     if (!g0) {
         adp_log_err("%s", err.msg);
         goto out;

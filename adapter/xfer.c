@@ -35,13 +35,12 @@
 
 #define BODY_INITIAL_CAP    (16u * 1024u)
 #define ADP_XFER_MAX_IDLE_S 25L /* seconds a pooled connection may idle */
-#define FP_TEXT_MAX         (ADP_PIN_SHA256_LEN * 3) /* "AB:CD:...:EF" + NUL */
-#define PROFILE_MAX         (3 * 4096 + 128)
+#define FP_TEXT_MAX         (ADP_XFER_PIN_LEN * 3) /* "AB:CD:...:EF" + NUL */
 
 struct tls_state {
     int refs; /* the exchange + every SSL_CTX configured by it */
     bool has_pin;
-    uint8_t pin[ADP_PIN_SHA256_LEN];
+    uint8_t pin[ADP_XFER_PIN_LEN];
     bool verify_chain; /* ca_file given: X509_verify_cert() first */
     bool pin_mismatch;
     char seen_fp[FP_TEXT_MAX]; /* leaf fingerprint presented */
@@ -105,7 +104,7 @@ static void fp_format(const uint8_t *md, char *out, size_t size)
 {
     size_t j = 0;
 
-    for (size_t i = 0; i < ADP_PIN_SHA256_LEN && j + 3 < size; i++)
+    for (size_t i = 0; i < ADP_XFER_PIN_LEN && j + 3 < size; i++)
         j += (size_t)snprintf(out + j, size - j, i ? ":%02X" : "%02X", md[i]);
 }
 
@@ -124,11 +123,11 @@ static int cert_verify_cb(X509_STORE_CTX *sctx, void *arg)
         return 0;
     leaf = X509_STORE_CTX_get0_cert(sctx);
     if (!leaf || !X509_digest(leaf, EVP_sha256(), md, &mdlen) ||
-        mdlen != ADP_PIN_SHA256_LEN) {
+        mdlen != ADP_XFER_PIN_LEN) {
         X509_STORE_CTX_set_error(sctx, X509_V_ERR_UNSPECIFIED);
         return 0;
     }
-    if (CRYPTO_memcmp(md, t->pin, ADP_PIN_SHA256_LEN) != 0) {
+    if (CRYPTO_memcmp(md, t->pin, ADP_XFER_PIN_LEN) != 0) {
         t->pin_mismatch = true;
         fp_format(md, t->seen_fp, sizeof(t->seen_fp));
         X509_STORE_CTX_set_error(sctx, X509_V_ERR_APPLICATION_VERIFICATION);
@@ -382,22 +381,6 @@ static void on_done(CURL *easy, CURLcode rc, void *ctx)
 
 /* ---- public ------------------------------------------------------------- */
 
-void adp_xfer_opts_from_config(struct adp_xfer_opts *opts,
-                               const struct adp_config_ss *ss)
-{
-    memset(opts, 0, sizeof(*opts));
-    opts->url = ss->url;
-    opts->ca_file = ss->ca_file;
-    opts->has_pin = ss->has_pin;
-    memcpy(opts->pin_sha256, ss->pin_sha256, sizeof(opts->pin_sha256));
-    opts->client_cert = ss->client_cert;
-    opts->client_key = ss->client_key;
-    opts->client_key_passphrase = ss->client_key_passphrase;
-    opts->connect_timeout_ms = ss->connect_timeout_ms;
-    opts->timeout_ms = ss->timeout_ms;
-    opts->max_response_bytes = ss->max_response_bytes;
-}
-
 const char *adp_xfer_class_name(enum adp_xfer_class cls)
 {
     switch (cls) {
@@ -429,21 +412,6 @@ const char *adp_xfer_class_name(enum adp_xfer_class cls)
             goto out;                                               \
         }                                                           \
     } while (0)
-
-/* The non-secret trust description bound to the adp_curlev. */
-static void profile_format(const struct adp_xfer_opts *o, char *buf,
-                           size_t size)
-{
-    char fp[FP_TEXT_MAX];
-
-    fp[0] = '\0';
-    if (o->has_pin)
-        fp_format(o->pin_sha256, fp, sizeof(fp));
-    snprintf(buf, size, "ca=%s\npin=%s\ncert=%s\nkey=%s",
-             o->ca_file ? o->ca_file : "", fp,
-             o->client_cert ? o->client_cert : "",
-             o->client_key ? o->client_key : "");
-}
 
 static enum xr_status check_opts(const struct adp_xfer_opts *o, bool *https,
                                  struct xr_error *err)
@@ -477,16 +445,11 @@ enum xr_status adp_xfer_start(struct adp_curlev *cev,
     struct adp_xfer *x = NULL;
     struct curl_slist *l;
     CURL *easy = NULL;
-    char profile[PROFILE_MAX];
     bool https = false;
     enum xr_status rc;
 
     *out = NULL;
     rc = check_opts(opts, &https, err);
-    if (rc != XR_OK)
-        goto out;
-    profile_format(opts, profile, sizeof(profile));
-    rc = adp_curlev_check_profile(cev, profile, err);
     if (rc != XR_OK)
         goto out;
     if (pthread_once(&ex_once, ex_init) != 0 || ex_index < 0) {
@@ -603,15 +566,6 @@ out:
 }
 
 #undef SETOPT
-
-bool adp_xfer_fits(const struct adp_curlev *cev,
-                   const struct adp_xfer_opts *opts)
-{
-    char profile[PROFILE_MAX];
-
-    profile_format(opts, profile, sizeof(profile));
-    return adp_curlev_profile_matches(cev, profile);
-}
 
 void adp_xfer_free(struct adp_xfer *x)
 {

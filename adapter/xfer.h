@@ -24,7 +24,7 @@
  * An https URL without ca_file or pin is refused by adp_xfer_start(): there
  * is no "trust everything" mode.
  *
- * Failure classes (docs/transport.md):
+ * Failure classes (docs/cli.md, "Transport failure classes"):
  *   ok              HTTP 200 or 500 with a body (both carry SOAP; X-Road
  *                   faults may come with 500). The body is NOT judged here.
  *   connect_failed  no connection: name not resolved, refused, unreachable.
@@ -51,7 +51,6 @@
 
 #include <xroad/error.h>
 
-#include "config.h"
 #include "curlev.h"
 
 enum adp_xfer_class {
@@ -66,6 +65,7 @@ enum adp_xfer_class {
 };
 
 #define ADP_XFER_MSG_MAX 320
+#define ADP_XFER_PIN_LEN 32u /* SHA-256 of the server certificate */
 
 /*
  * Per-exchange options. All pointers are borrowed for the duration of
@@ -75,7 +75,7 @@ struct adp_xfer_opts {
     const char *url;     /* http:// or https:// */
     const char *ca_file; /* PEM trust anchors, or NULL */
     bool has_pin;        /* pin_sha256 is set */
-    uint8_t pin_sha256[ADP_PIN_SHA256_LEN];
+    uint8_t pin_sha256[ADP_XFER_PIN_LEN];
     const char *client_cert;           /* PEM, or NULL */
     const char *client_key;            /* PEM, or NULL (then in client_cert) */
     const char *client_key_passphrase; /* SECRET, or NULL */
@@ -83,14 +83,6 @@ struct adp_xfer_opts {
     long timeout_ms;                   /* > 0, total deadline */
     size_t max_response_bytes;         /* > 0 */
 };
-
-/*
- * Fill *opts from a loaded [security_server] section. Pointers borrow from
- * ss, which must stay alive until adp_xfer_start() has returned.
- * Ownership: opts is caller storage. Thread-safety: reentrant.
- */
-void adp_xfer_opts_from_config(struct adp_xfer_opts *opts,
-                               const struct adp_config_ss *ss);
 
 /* The outcome of one exchange. */
 struct adp_xfer_result {
@@ -133,19 +125,6 @@ XR_NODISCARD enum xr_status adp_xfer_start(struct adp_curlev *cev,
                                            adp_xfer_done_fn *done, void *ctx,
                                            struct adp_xfer **out,
                                            struct xr_error *err);
-
-/*
- * True when exchanges with `opts` may run on `cev`: all exchanges of one
- * adp_curlev must share the same trust settings (CA file, pin, client
- * certificate and key), because pooled connections and TLS sessions are
- * reused without a new handshake; adp_xfer_start() refuses others with
- * reason "profile_mismatch". A daemon reload that changes them must start
- * new exchanges on a new adp_curlev (and free the old one once
- * adp_curlev_active() reaches 0).
- * Thread-safety: the thread that runs cev's event_base.
- */
-bool adp_xfer_fits(const struct adp_curlev *cev,
-                   const struct adp_xfer_opts *opts);
 
 /*
  * Free an exchange. If it is still running it is cancelled first and its

@@ -43,7 +43,7 @@ it_expect "trust restored" 0 '"outcome":"found"'
 cp "$ENV/vtj-password" "$IT_DIR/good-password"
 echo "wrong-password" >"$ENV/vtj-password"
 it_query 150380-903V
-it_expect "wrong VTJ password" 4 '"outcome":"credentials_error"'
+it_expect "wrong VTJ password" 6 '"outcome":"credentials_error"'
 cp "$IT_DIR/good-password" "$ENV/vtj-password"
 
 # X-Road 7.8 spelling of the same faults.
