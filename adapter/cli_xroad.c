@@ -9,10 +9,12 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <libxml/entities.h>
 #include <xroad/xroad.h>
 
 #include "cli.h"
 #include "jsonout.h"
+#include "services/vtj.h"
 #include "util.h"
 
 #define CLI_MAX_FILE_BYTES (64u * 1024u * 1024u)
@@ -23,14 +25,16 @@ static void envelope_usage(FILE *out)
             "usage: vayla envelope --client ID --service ID [--user-id U]\n"
             "                      [--issue TEXT] [--id ID] [--body FILE]\n"
             "                      [--represented-party [CLASS/]CODE]\n"
-            "                      [--security-server ID]\n"
+            "                      [--security-server ID] [--namespace URI]\n"
             "\n"
             "Prints the X-Road SOAP 4.0 request envelope, byte for byte as "
             "it\nwould be sent. ID forms: FI/GOV/0245437-2/VTJkysely "
             "(client),\nFI/GOV/0245437-2/VTJkysely/HenkilonTunnusKysely/v1 "
             "(service),\nwith or without the SUBSYSTEM:/SERVICE: prefix. "
             "--body FILE holds\nthe body wrapper element (named like the "
-            "serviceCode); without it\nan empty wrapper is sent. --id "
+            "serviceCode); without it\nan empty wrapper is sent, in the "
+            "namespace of --namespace or, for\nX-Road's metaservices and "
+            "VTJkysely, their own (--namespace ''\nfor none). --id "
             "defaults to a UUIDv7 (time-ordered).\n");
 }
 
@@ -53,6 +57,48 @@ static bool set_text(char *dst, size_t size, const char *v, const char *opt)
     return true;
 }
 
+/*
+ * The namespace of an empty wrapper when --namespace is not given: the
+ * X-Road namespace for the metaservices (PR-META), VTJkysely's for
+ * DVV's VTJkysely subsystem; NULL when the service's own is unknown.
+ */
+static const char *known_namespace(const struct xr_id *service)
+{
+    static const char *const meta[] = {"listMethods", "allowedMethods",
+                                       "getWsdl", "getOpenAPI"};
+
+    for (size_t i = 0; i < sizeof(meta) / sizeof(meta[0]); i++) {
+        if (!strcmp(service->service_code, meta[i]))
+            return XR_NS_XROAD;
+    }
+    if (!strcmp(service->member_code, VTJ_SERVICE_MEMBER_CODE) &&
+        !strcmp(service->subsystem_code, VTJ_SERVICE_SUBSYSTEM))
+        return VTJ_NS_WS;
+    return NULL;
+}
+
+/* `<serviceCode xmlns="ns"/>` (ns "" = no namespace) into *out. */
+static bool empty_wrapper(const char *code, const char *ns, uint8_t **out,
+                          size_t *len)
+{
+    xmlChar *esc = xmlEncodeSpecialChars(NULL, (const xmlChar *)ns);
+    int n;
+    char *b;
+
+    *out = NULL;
+    if (!esc)
+        return false;
+    n = snprintf(NULL, 0, "<%s xmlns=\"%s\"/>", code, (const char *)esc);
+    b = n > 0 ? malloc((size_t)n + 1) : NULL;
+    if (b)
+        snprintf(b, (size_t)n + 1, "<%s xmlns=\"%s\"/>", code,
+                 (const char *)esc);
+    xmlFree(esc);
+    *out = (uint8_t *)b;
+    *len = b ? (size_t)n : 0;
+    return b != NULL;
+}
+
 int cli_envelope(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -64,8 +110,10 @@ int cli_envelope(int argc, char **argv)
         {"body", required_argument, NULL, 'b'},
         {"represented-party", required_argument, NULL, 'r'},
         {"security-server", required_argument, NULL, 'S'},
+        {"namespace", required_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
+    const char *ns = NULL;
     struct xr_header *hdr = NULL;
     struct xr_request *req = NULL;
     struct xr_error err;
@@ -138,6 +186,9 @@ int cli_envelope(int argc, char **argv)
                 goto out;
             }
             break;
+        case 'n':
+            ns = optarg;
+            break;
         case 'h':
             envelope_usage(stdout);
             rc = ADP_EXIT_OK;
@@ -159,10 +210,30 @@ int cli_envelope(int argc, char **argv)
         rc = fail("--service", &err);
         goto out;
     }
+    if (body_path && ns) {
+        fprintf(stderr, "vayla: --namespace is for the empty wrapper; the "
+                        "--body file has its own\n");
+        goto out;
+    }
     if (body_path && adp_file_read(body_path, CLI_MAX_FILE_BYTES, &body,
                                    &body_len, &err) != XR_OK) {
         rc = fail("--body", &err);
         goto out;
+    }
+    if (!body_path) {
+        if (!ns)
+            ns = known_namespace(&hdr->service);
+        if (!ns) {
+            fprintf(stderr,
+                    "vayla: the namespace of %s's wrapper is not known: give "
+                    "--body FILE or --namespace URI ('' for none)\n",
+                    hdr->service.service_code);
+            goto out;
+        }
+        if (!empty_wrapper(hdr->service.service_code, ns, &body, &body_len)) {
+            fprintf(stderr, "vayla: out of memory\n");
+            goto out;
+        }
     }
     if (xr_request_new(hdr, body, body_len, &req, &err) != XR_OK) {
         rc = fail("envelope", &err);

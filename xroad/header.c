@@ -450,6 +450,30 @@ static void put_str(struct packer *p, const char *s)
     put(p, s, l);
 }
 
+/*
+ * A text value as it compares: without surrounding XML white space, as
+ * xr__xml_text() reads values back. A request built with "case 1 " and
+ * its echo read as "case 1" are the same value, as they are for a
+ * request parsed from its bytes.
+ */
+static void put_text(struct packer *p, const char *s)
+{
+    size_t b = 0, e = strlen(s), l;
+    char len[2];
+
+    while (b < e &&
+           (s[b] == ' ' || s[b] == '\t' || s[b] == '\r' || s[b] == '\n'))
+        b++;
+    while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r' ||
+                     s[e - 1] == '\n'))
+        e--;
+    l = e - b;
+    len[0] = (char)((l >> 8) & 0xff);
+    len[1] = (char)(l & 0xff);
+    put(p, len, 2);
+    put(p, s + b, l);
+}
+
 static void put_id(struct packer *p, const struct xr_id *id)
 {
     put_byte(p, (char)('0' + (int)id->type));
@@ -479,24 +503,24 @@ size_t xr__echo_pack(const struct xr_header *h, int field, char *out,
         break;
     case XR__ECHO_ID:
         put_byte(&p, '1');
-        put_str(&p, h->id);
+        put_text(&p, h->id);
         break;
     case XR__ECHO_USER_ID:
         put_byte(&p, h->has_user_id ? '1' : '0');
         if (h->has_user_id)
-            put_str(&p, h->user_id);
+            put_text(&p, h->user_id);
         break;
     case XR__ECHO_ISSUE:
         put_byte(&p, h->has_issue ? '1' : '0');
         if (h->has_issue)
-            put_str(&p, h->issue);
+            put_text(&p, h->issue);
         break;
     case XR__ECHO_REPR:
         put_byte(&p, h->has_represented_party ? '1' : '0');
         if (h->has_represented_party) {
             put_byte(&p, h->has_party_class ? '1' : '0');
-            put_str(&p, h->party_class);
-            put_str(&p, h->party_code);
+            put_text(&p, h->party_class);
+            put_text(&p, h->party_code);
         }
         break;
     default:

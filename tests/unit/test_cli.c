@@ -211,7 +211,77 @@ static void test_envelope_prints_request(void **state)
     assert_string_equal(h->protocol_version, "4.0");
     assert_string_equal((const char *)xr_request_body(req)->name,
                         "HenkilonTunnusKysely");
+    /* Without --body the empty wrapper is in VTJkysely's namespace, as
+     * its WSDL requires (never in no namespace). */
+    assert_non_null(xr_request_body(req)->ns);
+    assert_string_equal((const char *)xr_request_body(req)->ns->href,
+                        XRT_NS_BODY);
     xr_request_free(req);
+    run_free(&r);
+}
+
+/* The empty wrapper's namespace: the metaservices' is X-Road's, an
+ * unknown service's must be given (--namespace '' for none). */
+static void test_envelope_wrapper_namespace(void **state)
+{
+    const char *meta[] = {"envelope",
+                          "--client",
+                          "FI/GOV/1/c",
+                          "--service",
+                          "FI/GOV/2/p/listMethods",
+                          NULL};
+    const char *other_ns[] = {"envelope",
+                              "--client",
+                              "FI/GOV/1/c",
+                              "--service",
+                              "FI/GOV/2/p/getThing",
+                              "--namespace",
+                              "urn:example:wrapper",
+                              NULL};
+    const char *none[] = {"envelope",
+                          "--client",
+                          "FI/GOV/1/c",
+                          "--service",
+                          "FI/GOV/2/p/getThing",
+                          "--namespace",
+                          "",
+                          NULL};
+    const char *unknown[] = {"envelope",
+                             "--client",
+                             "FI/GOV/1/c",
+                             "--service",
+                             "FI/GOV/2/p/getThing",
+                             NULL};
+    const struct {
+        const char *const *args;
+        const char *ns; /* NULL: no namespace */
+    } ok[] = {{meta, "http://x-road.eu/xsd/xroad.xsd"},
+              {other_ns, "urn:example:wrapper"},
+              {none, NULL}};
+    struct run r;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        struct xr_request *req = NULL;
+        struct xr_error err;
+        xmlNodePtr w;
+        run_vayla(&r, ok[i].args);
+        assert_int_equal(r.status, 0);
+        XRT_ASSERT_OK(xr_request_parse(NULL, (const uint8_t *)r.out, r.out_len,
+                                       NULL, &req, &err),
+                      err);
+        w = xr_request_body(req);
+        if (ok[i].ns)
+            assert_string_equal((const char *)w->ns->href, ok[i].ns);
+        else
+            assert_null(w->ns);
+        xr_request_free(req);
+        run_free(&r);
+    }
+    run_vayla(&r, unknown);
+    assert_int_equal(r.status, 1);
+    assert_int_equal(r.out_len, 0);
+    assert_non_null(strstr(r.err, "--namespace"));
     run_free(&r);
 }
 
@@ -626,6 +696,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_envelope_prints_request),
         cmocka_unit_test(test_envelope_prefixes_body_uuid),
+        cmocka_unit_test(test_envelope_wrapper_namespace),
         cmocka_unit_test(test_envelope_usage_errors),
         cmocka_unit_test(test_check_ok),
         cmocka_unit_test(test_check_fault),

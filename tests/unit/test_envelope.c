@@ -617,6 +617,9 @@ static void test_build_body_forms(void **state)
         "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<!-- before -->"
         "<" XRT_SERVICE_CODE " xmlns=\"" XRT_NS_BODY
         "\"><t>\xe4</t></" XRT_SERVICE_CODE "><?pi after?>";
+    static const char latin_decl_only[] =
+        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><" XRT_SERVICE_CODE
+        " xmlns=\"" XRT_NS_BODY "\"><t>\xe4</t></" XRT_SERVICE_CODE ">";
     struct xr_request *req, *back = NULL;
     struct xr_error err;
     struct xr_bytes b;
@@ -649,6 +652,21 @@ static void test_build_body_forms(void **state)
     assert_true(is_elem(w, XRT_NS_BODY, XRT_SERVICE_CODE));
     t = text_of(first_elem(w));
     assert_string_equal(t, "\xc3\xa4"); /* the same character, in UTF-8 */
+    xmlFree(t);
+    xr_request_free(back);
+    xr_request_free(req);
+
+    /* Only a declaration before the root (no other node): the body must
+     * still be serialised again, never pasted with its declaration and
+     * its ISO-8859-1 bytes into a UTF-8 envelope. */
+    req = build_with_body(latin_decl_only, sizeof(latin_decl_only) - 1);
+    b = xr_request_bytes(req);
+    assert_false(bytes_contain(b, "ISO-8859-1"));
+    assert_false(bytes_contain(b, "<t>\xe4</t>"));
+    assert_true(bytes_contain(b, "<t>\xc3\xa4</t>"));
+    XRT_ASSERT_OK(xr_request_parse(NULL, b.ptr, b.len, NULL, &back, &err), err);
+    t = text_of(first_elem(xr_request_body(back)));
+    assert_string_equal(t, "\xc3\xa4");
     xmlFree(t);
     xr_request_free(back);
     xr_request_free(req);

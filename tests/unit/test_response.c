@@ -420,6 +420,46 @@ static void test_empty_issue_echo(void **state)
     EXPECT_FAIL(f, "missing_header", "issue");
 }
 
+/*
+ * Surrounding white space in userId and issue is not part of the value:
+ * a request built with it and the same request parsed from its bytes
+ * accept an echo without it, and the reverse (a service or security
+ * server may normalise white space). Inner white space still counts.
+ */
+static void test_echo_whitespace(void **state)
+{
+    struct fixture *f = *state;
+    struct xr_header h;
+    struct xr_request *parsed = NULL;
+    struct xr_response *resp = NULL;
+    struct xr_bytes b;
+    struct xr_error err;
+
+    xrt_std_header(&h);
+    snprintf(h.user_id, sizeof(h.user_id), " u1 ");
+    snprintf(h.issue, sizeof(h.issue), "trail \n");
+    xr_request_free(f->req);
+    f->req = xrt_request_from(&h);
+    xrt_msg_echo(&f->m, f->req, true);
+    snprintf(f->m.user_id, sizeof(f->m.user_id), "<xrd:userId>u1</xrd:userId>");
+    snprintf(f->m.issue, sizeof(f->m.issue), "<xrd:issue>trail</xrd:issue>");
+    EXPECT_OK(f);
+    /* The same bytes parsed back judge the same. */
+    b = xr_request_bytes(f->req);
+    assert_int_equal(xr_request_parse(NULL, b.ptr, b.len, NULL, &parsed, &err),
+                     XR_OK);
+    assert_int_equal(xrt_check_msg(parsed, &f->m, NULL, &resp, &err), XR_OK);
+    xr_response_free(resp);
+    resp = NULL;
+    xr_request_free(parsed);
+    /* An echo that keeps the white space is the same value too. */
+    snprintf(f->m.issue, sizeof(f->m.issue), "<xrd:issue> trail </xrd:issue>");
+    EXPECT_OK(f);
+    /* Inner white space is part of the value. */
+    snprintf(f->m.issue, sizeof(f->m.issue), "<xrd:issue>tr ail</xrd:issue>");
+    EXPECT_FAIL(f, "header_mismatch", "issue");
+}
+
 static void test_duplicates(void **state)
 {
     struct fixture *f = *state;
@@ -743,6 +783,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_extra_field_request_lacked, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_empty_issue_echo, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_echo_whitespace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_protocol_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_body_rules, setup, teardown),
