@@ -177,22 +177,19 @@ static FILE *open_mode(const char *path, mode_t mode, struct xr_error *err)
     FILE *f;
 
     if (unlink(path) != 0 && errno != ENOENT) {
-        xr_error_set(err, XR_EIO, "io_error", "", "%s: %s", path,
-                     strerror(errno));
+        xr_error_set_errno(err, XR_EIO, errno, "io_error", "", "%s", path);
         return NULL;
     }
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0 || fchmod(fd, mode) != 0) {
-        xr_error_set(err, XR_EIO, "io_error", "", "%s: %s", path,
-                     strerror(errno));
+        xr_error_set_errno(err, XR_EIO, errno, "io_error", "", "%s", path);
         if (fd >= 0)
             close(fd);
         return NULL;
     }
     f = fdopen(fd, "w");
     if (!f) {
-        xr_error_set(err, XR_EIO, "io_error", "", "%s: %s", path,
-                     strerror(errno));
+        xr_error_set_errno(err, XR_EIO, errno, "io_error", "", "%s", path);
         close(fd);
     }
     return f;

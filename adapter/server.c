@@ -121,9 +121,8 @@ static int tcp_listen(const char *address, unsigned port, unsigned *bound,
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
         bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
-        xr_error_set(err, XR_EIO, "io_error", "listen.address",
-                     "listen on %s port %u: %s", address, port,
-                     strerror(errno));
+        xr_error_set_errno(err, XR_EIO, errno, "io_error", "listen.address",
+                           "listen on %s port %u", address, port);
         if (fd >= 0)
             close(fd);
         fd = -1;
@@ -176,8 +175,8 @@ static int unix_listen(const char *path, unsigned mode, struct xr_error *err)
         goto fail;
     return fd;
 fail:
-    xr_error_set(err, XR_EIO, "io_error", "listen.unix_socket",
-                 "UNIX socket %s: %s", path, strerror(errno));
+    xr_error_set_errno(err, XR_EIO, errno, "io_error", "listen.unix_socket",
+                       "UNIX socket %s", path);
     if (fd >= 0)
         close(fd);
     return -1;
@@ -617,7 +616,7 @@ static void raise_nofile(void)
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-            adp_log_warn("cannot raise the descriptor limit");
+            adp_log_errno(ADP_LOG_WARN, "cannot raise the descriptor limit");
     }
 }
 

@@ -22,8 +22,7 @@ enum xr_status adp_file_read(const char *path, size_t max_bytes, uint8_t **out,
     *out_len = 0;
     f = is_stdin ? stdin : fopen(path, "rb");
     if (!f) {
-        rc = xr_error_set(err, XR_EIO, "io_error", "", "%s: %s", path,
-                          strerror(errno));
+        rc = xr_error_set_errno(err, XR_EIO, errno, "io_error", "", "%s", path);
         goto out;
     }
     for (;;) {
@@ -50,8 +49,8 @@ enum xr_status adp_file_read(const char *path, size_t max_bytes, uint8_t **out,
         len += n;
         if (n == 0) {
             if (ferror(f)) {
-                rc = xr_error_set(err, XR_EIO, "io_error", "", "%s: %s", path,
-                                  strerror(errno));
+                rc = xr_error_set_errno(err, XR_EIO, errno, "io_error", "",
+                                        "%s", path);
                 goto out;
             }
             break;

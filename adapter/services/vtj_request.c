@@ -480,9 +480,9 @@ static enum xr_status read_secret_file(const char *path, char *buf, size_t size,
     *n = 0;
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
-        rc = xr_error_set(err, XR_EIO, "credential_unavailable", "",
-                          "cannot open the VTJ password file %.200s: %s", path,
-                          strerror(errno));
+        rc = xr_error_set_errno(err, XR_EIO, errno, "credential_unavailable",
+                                "", "cannot open the VTJ password file %.200s",
+                                path);
         goto out;
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -505,9 +505,9 @@ static enum xr_status read_secret_file(const char *path, char *buf, size_t size,
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0) {
-            rc = xr_error_set(err, XR_EIO, "credential_unavailable", "",
-                              "cannot read the VTJ password file %.200s: %s",
-                              path, strerror(errno));
+            rc = xr_error_set_errno(
+                err, XR_EIO, errno, "credential_unavailable", "",
+                "cannot read the VTJ password file %.200s", path);
             goto out;
         }
         if (got == 0)

@@ -39,7 +39,7 @@ struct xr_error {
     enum xr_status code;
     const char *reason;          /* static string, never NULL after a set */
     char field[XR_ERRFIELD_MAX]; /* e.g. "userId"; "" when not applicable */
-    int sys_errno;               /* errno, or 0 */
+    int sys_errno;               /* errno of a failed system call, or 0 */
     unsigned long ssl_err;       /* first OpenSSL ERR_get_error(), or 0 */
     char msg[XR_ERRMSG_MAX];     /* for operators: no secrets, no PII */
 };
@@ -58,6 +58,15 @@ XR_API void xr_error_clear(struct xr_error *err);
 XR_API enum xr_status xr_error_set(struct xr_error *err, enum xr_status code,
                                    const char *reason, const char *field,
                                    const char *fmt, ...) XR_PRINTF(5, 6);
+
+/*
+ * As xr_error_set() for a failed system call: also stores errnum in
+ * err->sys_errno and appends ": " and strerror(errnum) to the message.
+ */
+XR_API enum xr_status xr_error_set_errno(struct xr_error *err,
+                                         enum xr_status code, int errnum,
+                                         const char *reason, const char *field,
+                                         const char *fmt, ...) XR_PRINTF(6, 7);
 
 #ifdef __cplusplus
 }

@@ -2,6 +2,8 @@
  * Unit tests for include/xroad/id.h: parsing, validation, formatting and
  * comparison of X-Road client, service and security-server identifiers.
  */
+#include <errno.h>
+
 #include "test_helpers.h"
 
 static const struct xr_id zero_id;
@@ -596,6 +598,16 @@ static void test_error_helpers(void **state)
         assert_non_null(memchr(err.field, '\0', sizeof(err.field)));
         assert_non_null(memchr(err.msg, '\0', sizeof(err.msg)));
     }
+    /* A failed system call: errno kept and explained. */
+    st = xr_error_set_errno(&err, XR_EIO, ENOENT, "io_error", "", "open %s",
+                            "/x");
+    assert_int_equal(st, XR_EIO);
+    assert_int_equal(err.sys_errno, ENOENT);
+    assert_string_equal(err.msg, "open /x: No such file or directory");
+    xr_error_set(&err, XR_EIO, "io_error", "", "plain");
+    assert_int_equal(err.sys_errno, 0);
+    assert_int_equal(xr_error_set_errno(NULL, XR_EIO, EIO, "x", "", "y"),
+                     XR_EIO);
     assert_string_equal(xr_strerror(XR_OK), "XR_OK");
     assert_string_equal(xr_strerror(XR_EPROTO), "XR_EPROTO");
     assert_string_equal(xr_strerror(XR_ESIG), "XR_ESIG");
