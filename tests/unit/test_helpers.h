@@ -326,12 +326,35 @@ static inline void xrt_sha512_b64(const void *data, size_t len, char out[89])
  * XRT_TEST_FILTER=<glob> runs only the matching tests (cmocka's filter),
  * e.g. to look at one test's leaks under ASan.
  */
+/*
+ * Test selection from the environment (tests/unit/CMakeLists.txt):
+ *   XRT_TEST_FILTER   run only the tests matching this cmocka pattern;
+ *   XRT_SKIP_FILTER   report these as skipped (the vector cases of an
+ *                     executable, which run under their own ctest name);
+ *   XRT_VECTORS_ONLY  run only the tests named *vectors*, or exit 77
+ *                     (ctest SKIP_RETURN_CODE) when ../shared/vectors is
+ *                     absent, so ctest reports them as skipped.
+ */
 static inline void xrt_filter_from_env(void)
 {
     const char *f = getenv("XRT_TEST_FILTER");
+    const char *skip = getenv("XRT_SKIP_FILTER");
 
+    if (getenv("XRT_VECTORS_ONLY")) {
+        if (!xrt_vectors_dir()) {
+            printf("SKIP: XR_VECTORS_DIR (%s) is not a directory: the "
+                   "shared vector cases are skipped\n",
+                   getenv("XR_VECTORS_DIR") ? getenv("XR_VECTORS_DIR")
+                                            : "unset");
+            exit(77);
+        }
+        cmocka_set_test_filter("*vectors*");
+        return;
+    }
     if (f && *f)
         cmocka_set_test_filter(f);
+    if (skip && *skip)
+        cmocka_set_skip_filter(skip);
 }
 
 static inline int xrt_group_setup(void **state)

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "test_helpers.h"
+
 #include "services/hetu.h"
 
 static const char *reason_of(const char *code, bool satu, char *buf,
@@ -193,7 +195,7 @@ static void test_reason_names(void **state)
 }
 
 /* vectors/hetu/cases.tsv: every row must get the listed verdict. */
-static void test_shared_cases(void **state)
+static void test_vectors_hetu_cases(void **state)
 {
     const char *dir = getenv("XR_VECTORS_DIR");
     char path[4096], line[1024];
@@ -269,8 +271,9 @@ int main(void)
         cmocka_unit_test(test_check_table),
         cmocka_unit_test(test_satu),
         cmocka_unit_test(test_reason_names),
-        cmocka_unit_test(test_shared_cases),
+        cmocka_unit_test(test_vectors_hetu_cases),
     };
 
+    xrt_filter_from_env();
     return cmocka_run_group_tests_name("hetu", tests, NULL, NULL);
 }

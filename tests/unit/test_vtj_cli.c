@@ -317,5 +317,6 @@ int main(void)
         cmocka_unit_test(test_schema_body_cmd),
     };
 
+    xrt_filter_from_env();
     return cmocka_run_group_tests_name("vtj_cli", tests, setup, teardown);
 }

@@ -21,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include "test_helpers.h"
+
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 

@@ -1275,7 +1275,7 @@ static void test_namespaces_and_duplicates(void **state)
 
 /* ---- shared synthetic vectors ------------------------------------------ */
 
-static void test_shared_vectors(void **state)
+static void test_vectors_shared(void **state)
 {
     char path[4096];
     struct dec d;
@@ -1488,11 +1488,12 @@ int main(void)
         cmocka_unit_test(test_timestamps),
         cmocka_unit_test(test_child_cap),
         cmocka_unit_test(test_namespaces_and_duplicates),
-        cmocka_unit_test(test_shared_vectors),
+        cmocka_unit_test(test_vectors_shared),
         cmocka_unit_test(test_schema_decode),
         cmocka_unit_test(test_json_allocation_failures),
         cmocka_unit_test(test_outcome_names),
     };
 
+    xrt_filter_from_env();
     return cmocka_run_group_tests_name("vtj_decode", tests, NULL, NULL);
 }

@@ -453,7 +453,7 @@ static int validate(xmlSchemaPtr s, xmlDocPtr doc)
     return rc;
 }
 
-static void test_wsdl_validation(void **state)
+static void test_vectors_wsdl_validation(void **state)
 {
     xmlSchemaPtr s;
     struct vtj_query q;
@@ -534,7 +534,7 @@ static void assert_same_tree(xmlNodePtr a, xmlNodePtr b)
     }
 }
 
-static void test_golden_request_01(void **state)
+static void test_vectors_golden_request_01(void **state)
 {
     char path[4096];
     struct vtj_query q;
@@ -647,10 +647,11 @@ int main(void)
         cmocka_unit_test(test_body_escaping),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_schema_body),
-        cmocka_unit_test(test_wsdl_validation),
-        cmocka_unit_test(test_golden_request_01),
+        cmocka_unit_test(test_vectors_wsdl_validation),
+        cmocka_unit_test(test_vectors_golden_request_01),
         cmocka_unit_test(test_password_load),
     };
 
+    xrt_filter_from_env();
     return cmocka_run_group_tests_name("vtj_request", tests, NULL, NULL);
 }
