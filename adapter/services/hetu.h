@@ -18,7 +18,7 @@
  * same way from the 8-digit number; 9 characters.
  *
  * Nothing here logs or stores a code; callers must keep codes out of the
- * operational log (docs/vtjkysely.md §12).
+ * operational log (docs/vtj.md §9).
  */
 #ifndef VAYLA_SERVICES_HETU_H
 #define VAYLA_SERVICES_HETU_H

@@ -1,7 +1,7 @@
 /*
  * VTJkysely over Suomi.fi Palveluväylä (X-Road): DVV's population-register
  * query interface, X-Road flavour "SoSoAdapterService60"
- * (docs/vtjkysely.md).
+ * (docs/vtj.md).
  *
  * This module builds the SOAP Body wrapper of a request (the X-Road header
  * and envelope come from libxroad's xr_request_new()) and decodes the Body
@@ -189,7 +189,7 @@ void vtj_password_free(char *password);
 /* ---- Decoding answers ------------------------------------------------ */
 
 /*
- * Classification of one answer (docs/vtjkysely.md §5, §6). Every return
+ * Classification of one answer (docs/vtj.md §4, §5). Every return
  * code in the VTJ table maps to one outcome; unknown codes map to
  * VTJ_OUTCOME_UNKNOWN_CODE (never to found or not found).
  */
@@ -235,7 +235,7 @@ bool vtj_outcome_is_found(enum vtj_outcome outcome);
 bool vtj_outcome_is_error(enum vtj_outcome outcome);
 
 /* Protection order (turvakielto), tri-state; UNKNOWN must be treated as
- * PROTECTED by consumers (docs/vtjkysely.md §8). */
+ * PROTECTED by consumers (docs/vtj.md §6). */
 enum vtj_turvakielto {
     VTJ_TURVAKIELTO_UNKNOWN,  /* no element in the product / not found */
     VTJ_TURVAKIELTO_NONE,     /* TurvakieltoTieto 0 or empty */
