@@ -436,6 +436,50 @@ static enum xr_status check_opts(const struct adp_xfer_opts *o, bool *https,
     return XR_OK;
 }
 
+/* TLS towards the security server: trust, client certificate (SSLAUTH).
+ * Creates x->tls (shared with the connections it configures). */
+static enum xr_status setopt_tls(struct adp_xfer *x,
+                                 const struct adp_xfer_opts *opts,
+                                 struct xr_error *err)
+{
+    CURL *easy = x->h.easy;
+    enum xr_status rc;
+
+    x->tls = calloc(1, sizeof(*x->tls));
+    if (!x->tls) {
+        rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "out of memory");
+        goto out;
+    }
+    x->tls->refs = 1;
+    x->tls->has_pin = opts->has_pin;
+    memcpy(x->tls->pin, opts->pin_sha256, sizeof(x->tls->pin));
+    x->tls->verify_chain = opts->ca_file != NULL;
+
+    SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    /* Only ca_file is trusted: never the system store. */
+    SETOPT(CURLOPT_CAPATH, NULL);
+    SETOPT(CURLOPT_CAINFO, opts->ca_file);
+    /* Without ca_file the pin replaces chain and host-name checks
+     * (cert_verify_cb); with it libcurl checks both and the pin is
+     * required in addition. */
+    SETOPT(CURLOPT_SSL_VERIFYPEER, opts->ca_file ? 1L : 0L);
+    SETOPT(CURLOPT_SSL_VERIFYHOST, opts->ca_file ? 2L : 0L);
+    SETOPT(CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
+    SETOPT(CURLOPT_SSL_CTX_DATA, x->tls);
+    if (opts->client_cert) {
+        SETOPT(CURLOPT_SSLCERT, opts->client_cert);
+        SETOPT(CURLOPT_SSLCERTTYPE, "PEM");
+        SETOPT(CURLOPT_SSLKEY,
+               opts->client_key ? opts->client_key : opts->client_cert);
+        SETOPT(CURLOPT_SSLKEYTYPE, "PEM");
+        if (opts->client_key_passphrase)
+            SETOPT(CURLOPT_KEYPASSWD, opts->client_key_passphrase);
+    }
+    rc = XR_OK;
+out:
+    return rc;
+}
+
 enum xr_status adp_xfer_start(struct adp_curlev *cev,
                               const struct adp_xfer_opts *opts,
                               const uint8_t *body, size_t body_len,
@@ -521,37 +565,9 @@ enum xr_status adp_xfer_start(struct adp_curlev *cev,
     SETOPT(CURLOPT_MAXAGE_CONN, ADP_XFER_MAX_IDLE_S);
 
     if (https) {
-        x->tls = calloc(1, sizeof(*x->tls));
-        if (!x->tls) {
-            rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
-                              "out of memory");
+        rc = setopt_tls(x, opts, err);
+        if (rc != XR_OK)
             goto out;
-        }
-        x->tls->refs = 1;
-        x->tls->has_pin = opts->has_pin;
-        memcpy(x->tls->pin, opts->pin_sha256, sizeof(x->tls->pin));
-        x->tls->verify_chain = opts->ca_file != NULL;
-
-        SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-        /* Only ca_file is trusted: never the system store. */
-        SETOPT(CURLOPT_CAPATH, NULL);
-        SETOPT(CURLOPT_CAINFO, opts->ca_file);
-        /* Without ca_file the pin replaces chain and host-name checks
-         * (cert_verify_cb); with it libcurl checks both and the pin is
-         * required in addition. */
-        SETOPT(CURLOPT_SSL_VERIFYPEER, opts->ca_file ? 1L : 0L);
-        SETOPT(CURLOPT_SSL_VERIFYHOST, opts->ca_file ? 2L : 0L);
-        SETOPT(CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
-        SETOPT(CURLOPT_SSL_CTX_DATA, x->tls);
-        if (opts->client_cert) {
-            SETOPT(CURLOPT_SSLCERT, opts->client_cert);
-            SETOPT(CURLOPT_SSLCERTTYPE, "PEM");
-            SETOPT(CURLOPT_SSLKEY,
-                   opts->client_key ? opts->client_key : opts->client_cert);
-            SETOPT(CURLOPT_SSLKEYTYPE, "PEM");
-            if (opts->client_key_passphrase)
-                SETOPT(CURLOPT_KEYPASSWD, opts->client_key_passphrase);
-        }
     }
 
     rc = adp_curlev_add(cev, &x->h, on_done, x, err);
