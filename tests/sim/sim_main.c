@@ -439,7 +439,10 @@ static void soap_handler(struct sim_http_conn *conn, struct sim_http_req *req,
         goto out;
     }
     case SIM_FAULT_HTTP500_GARBAGE: {
-        /* A proxy's error page: HTML that is not even well-formed XML. */
+        /*
+         * A proxy's error page, HTML that is not even well-formed XML,
+         * labelled text/xml so that only parsing the body tells.
+         */
         static const char page[] =
             "<html><head><title>500 Internal Server Error</title></head>\n"
             "<body><h1>500 Internal Server Error</h1><hr>\n"
@@ -450,7 +453,7 @@ static void soap_handler(struct sim_http_conn *conn, struct sim_http_req *req,
                        "injected http500_garbage");
         sim_log("%s %s -> 500 injected http500_garbage", req->peer_addr,
                 log_id(hdr->id, idbuf, sizeof(idbuf)));
-        sim_http_reply(conn, 500, "text/html; charset=UTF-8",
+        sim_http_reply(conn, 500, "text/xml; charset=UTF-8",
                        (const uint8_t *)page, sizeof(page) - 1, NULL);
         goto out;
     }
