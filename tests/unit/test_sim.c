@@ -502,8 +502,8 @@ static void test_request_hash_namespaces(void **state)
         /* default namespace declared on id itself */
         "    <id xmlns=\"http://x-road.eu/xsd/xroad.xsd\">m-2</id>",
         /* id declares its own and an unrelated namespace */
-        "    <h:id xmlns:h=\"http://x-road.eu/xsd/xroad.xsd\" "
-        "xmlns:o=\"urn:other\">m-3</h:id>",
+        ("    <h:id xmlns:h=\"http://x-road.eu/xsd/xroad.xsd\" "
+         "xmlns:o=\"urn:other\">m-3</h:id>"),
     };
     struct sim_echo echo = {.hash = SIM_HASH_OK};
     char xml[4096], outcome[64], hash[XR_HASH_B64_MAX + 1];
