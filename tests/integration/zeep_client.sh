@@ -28,7 +28,7 @@ run_zeep() {
         --wsdl "$VEC/vtj/vtjkysely-xroad-SoSoAdapterService60.wsdl" \
         --url "https://127.0.0.1:$HTTPS_PORT/" --ca "$ENV/ca.pem" \
         --cert "$ENV/client.pem" --key "$ENV/client.key" --schemas "$SCH" \
-        --username vayla-demo --password-file "$ENV/vtj-password" "$@" \
+        --username vayla-demo --password-file "$ENV/vtj-password" \
         >"$IT_DIR/zeep.out" 2>&1
 }
 
