@@ -63,6 +63,17 @@ it_fault http500_fault
 it_query $HETU
 it_expect "http500_fault" 3 '"status":"fault"' '"origin":"server_proxy"'
 
+# A valid, non-fault answer with another HTTP status, and HTTP 500 with
+# a body that is not XML: both are http_status failures (cli.md).
+it_fault http_status:203
+it_query $HETU
+it_expect "http_status:203" 5 '"status":"transport_error"' \
+    '"code":"http_status"' '"http_status":203'
+it_fault http500_garbage
+it_query $HETU
+it_expect "http500_garbage" 5 '"status":"transport_error"' \
+    '"code":"http_status"' '"http_status":500'
+
 it_fault fault:Server.ServerProxy.AccessDenied
 it_query $HETU
 it_expect "fault:Server.ServerProxy.AccessDenied" 3 \

@@ -134,16 +134,22 @@ enum sim_fault_kind {
     SIM_FAULT_ALTER_HEADER,     /* alter_header:FIELD */
     SIM_FAULT_HTTP500_FAULT,    /* SOAP fault with HTTP 500 */
     SIM_FAULT_SLOW_DRIP,        /* slow_drip[:BYTES_PER_SECOND] */
-    SIM_FAULT_FAULT_CODE        /* fault:CODE */
+    SIM_FAULT_FAULT_CODE,       /* fault:CODE */
+    SIM_FAULT_REORDER_HEADER,   /* DVV's adapter: header in WSDL order */
+    SIM_FAULT_VERSION_WS,       /* protocolVersion "4.0" + whitespace */
+    SIM_FAULT_DVV_HEADER,       /* both of the above, as DVV answers */
+    SIM_FAULT_HTTP_STATUS,      /* http_status:CODE with a valid answer */
+    SIM_FAULT_HTTP500_GARBAGE   /* HTTP 500 with a non-XML body */
 };
 
 #define SIM_DRIP_BPS_DEFAULT 64u /* "a few bytes per second" */
 
 struct sim_fault {
     enum sim_fault_kind kind;
-    unsigned latency_ms; /* SIM_FAULT_LATENCY */
-    unsigned drip_bps;   /* SIM_FAULT_SLOW_DRIP: body bytes per second */
-    char arg[128];       /* FIELD or CODE */
+    unsigned latency_ms;  /* SIM_FAULT_LATENCY */
+    unsigned drip_bps;    /* SIM_FAULT_SLOW_DRIP: body bytes per second */
+    unsigned http_status; /* SIM_FAULT_HTTP_STATUS */
+    char arg[128];        /* FIELD or CODE */
 };
 
 /*
@@ -367,17 +373,68 @@ void sim_soap_reason_code(const char *reason, const char **camel,
  */
 int sim_soap_fault(const char *code, const char *text, char **out, size_t *len);
 
+/*
+ * The same with a faultactor (NULL = empty) and a faultDetail (NULL or ""
+ * = a fresh UUID), as SoapFault.createFaultXml writes them.
+ * Ownership: *out is new, NUL-terminated (free()). Thread-safety:
+ * reentrant.
+ */
+int sim_soap_fault_ex(const char *code, const char *text, const char *actor,
+                      const char *detail, char **out, size_t *len);
+
+/*
+ * What a client's security server answers to a request that
+ * xr_request_parse() refused: the fault code (CamelCase 7.x spelling,
+ * before sim_soap_code()) and X-Road's faultstring for the refusal.
+ * A request that is itself a SOAP Fault is answered with that fault's
+ * own code behind the origin prefix ("Client.CODE" / "client.CODE", as
+ * X-Road's SoapFaultToClientProxy case asserts), string, actor and detail;
+ * then from_fault is true and code is already in its final spelling.
+ */
+struct sim_refusal {
+    bool from_fault;
+    char code[XR_TEXT_MAX + 16];
+    char string[XR_TEXT_MAX + 1];
+    char actor[XR_TEXT_MAX + 1];  /* "" = empty faultactor */
+    char detail[XR_TEXT_MAX + 1]; /* "" = a fresh UUID */
+};
+
+/*
+ * Fill *out for a request (content_type, body) that xr_request_parse()
+ * refused with *err. limits are the ones the parse used (NULL =
+ * libxroad's defaults).
+ * Ownership: everything borrowed; *out is caller storage.
+ * Thread-safety: reentrant.
+ */
+void sim_soap_refusal(enum sim_style style, const char *content_type,
+                      const uint8_t *body, size_t len,
+                      const struct xr_limits *limits,
+                      const struct xr_error *err, struct sim_refusal *out);
+
 /* How the response header is echoed. */
 struct sim_echo {
     enum { SIM_HASH_OK, SIM_HASH_WRONG, SIM_HASH_NONE } hash;
     char alter_field[32]; /* "" or client/service/id/userId/issue */
+    /*
+     * DVV's adapter (a WCF service) writes the header itself: the fields
+     * of the WSDL's output header in the WSDL's order, each element with
+     * its own namespace declarations (prefixes h and a), then any other
+     * header element as received.
+     */
+    bool reorder;
+    /* protocolVersion answered as "4.0" followed by a newline and indent. */
+    bool version_ws;
 };
 
 /*
  * Start a response: a copy of the request envelope whose Header is the
- * request header exactly as received plus requestHash right after id (or
- * altered per *echo), and whose Body is empty. *body receives the Body
- * element for the service to fill.
+ * request header exactly as received (or as DVV rewrites it, per *echo)
+ * plus requestHash right after id (or altered per *echo), and whose Body
+ * is empty. requestHash gets id's prefix, and id's own namespace
+ * declarations when id declares its namespace itself, so the answer is
+ * well-formed and requestHash is in the X-Road namespace whatever the
+ * client's SOAP stack did. *body receives the Body element for the
+ * service to fill.
  * Ownership: *out is a new document (xmlFreeDoc); *body is get0 (in
  * *out); req is borrowed. Thread-safety: reentrant.
  */

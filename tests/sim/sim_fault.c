@@ -26,6 +26,11 @@ static const struct fault_name names[] = {
     {"http500_fault", SIM_FAULT_HTTP500_FAULT, false},
     {"slow_drip", SIM_FAULT_SLOW_DRIP, true}, /* argument optional */
     {"fault", SIM_FAULT_FAULT_CODE, true},
+    {"reorder_header", SIM_FAULT_REORDER_HEADER, false},
+    {"protocol_version_ws", SIM_FAULT_VERSION_WS, false},
+    {"dvv_header", SIM_FAULT_DVV_HEADER, false},
+    {"http_status", SIM_FAULT_HTTP_STATUS, true},
+    {"http500_garbage", SIM_FAULT_HTTP500_GARBAGE, false},
 };
 
 static const char *const header_fields[] = {"client", "service", "id", "userId",
@@ -108,6 +113,20 @@ int sim_fault_parse(const char *text, struct sim_fault *out, char *errbuf,
             }
             out->drip_bps = (unsigned)ms;
             return 0;
+        case SIM_FAULT_HTTP_STATUS:
+            /*
+             * Not 200 or 500 (those carry SOAP), not 1xx (interim), and not
+             * 204 or 304, which cannot have a body.
+             */
+            if (sim_parse_long(arg, 201, 599, &ms) != 0 || ms == 204 ||
+                ms == 304 || ms == 500) {
+                snprintf(errbuf, errsize,
+                         "http_status:CODE needs 201..599 except 204, 304 "
+                         "and 500");
+                return -1;
+            }
+            out->http_status = (unsigned)ms;
+            return 0;
         case SIM_FAULT_NONE:
         case SIM_FAULT_STALL:
         case SIM_FAULT_DROP:
@@ -117,6 +136,10 @@ int sim_fault_parse(const char *text, struct sim_fault *out, char *errbuf,
         case SIM_FAULT_BAD_REQUEST_HASH:
         case SIM_FAULT_NO_REQUEST_HASH:
         case SIM_FAULT_HTTP500_FAULT:
+        case SIM_FAULT_REORDER_HEADER:
+        case SIM_FAULT_VERSION_WS:
+        case SIM_FAULT_DVV_HEADER:
+        case SIM_FAULT_HTTP500_GARBAGE:
             return 0;
         }
     }
@@ -140,6 +163,9 @@ void sim_fault_format(const struct sim_fault *f, char *buf, size_t size)
     case SIM_FAULT_FAULT_CODE:
         snprintf(buf, size, "%s:%s", name, f->arg);
         break;
+    case SIM_FAULT_HTTP_STATUS:
+        snprintf(buf, size, "%s:%u", name, f->http_status);
+        break;
     case SIM_FAULT_SLOW_DRIP:
         if (f->drip_bps == SIM_DRIP_BPS_DEFAULT)
             snprintf(buf, size, "%s", name);
@@ -155,6 +181,10 @@ void sim_fault_format(const struct sim_fault *f, char *buf, size_t size)
     case SIM_FAULT_BAD_REQUEST_HASH:
     case SIM_FAULT_NO_REQUEST_HASH:
     case SIM_FAULT_HTTP500_FAULT:
+    case SIM_FAULT_REORDER_HEADER:
+    case SIM_FAULT_VERSION_WS:
+    case SIM_FAULT_DVV_HEADER:
+    case SIM_FAULT_HTTP500_GARBAGE:
         snprintf(buf, size, "%s", name);
         break;
     }

@@ -98,6 +98,44 @@ static void reply_fault(struct sim *sim, struct sim_http_conn *conn,
     free(xml);
 }
 
+/*
+ * The client security server's answer to a request it could not parse:
+ * X-Road's code and text for the refusal, or, for a request that is a
+ * SOAP Fault, that fault's own fields behind the "Client." prefix.
+ */
+static void reply_refusal(struct sim *sim, struct sim_http_conn *conn,
+                          const struct sim_http_req *req, const char *ctype,
+                          const struct xr_limits *limits,
+                          const struct xr_error *err)
+{
+    struct sim_refusal *r = malloc(sizeof(*r));
+    char code[XR_TEXT_MAX + 32], outcome[200];
+    char *xml = NULL;
+    size_t len = 0;
+
+    if (!r) {
+        sim_http_drop(conn);
+        return;
+    }
+    sim_soap_refusal(sim->conf.style, ctype, req->body, req->body_len, limits,
+                     err, r);
+    if (r->from_fault)
+        sim_strlcpy(code, r->code, sizeof(code));
+    else
+        sim_soap_code(sim->conf.style, r->code, code, sizeof(code));
+    snprintf(outcome, sizeof(outcome), "fault %.120s", code);
+    if (sim_soap_fault_ex(code, r->string, r->actor, r->detail, &xml, &len) !=
+        0) {
+        sim_log("cannot build fault %.120s", code);
+        sim_http_drop(conn);
+    } else {
+        reply_logged(sim, conn, req, NULL, 200, (const uint8_t *)xml, len, NULL,
+                     outcome);
+    }
+    free(xml);
+    free(r);
+}
+
 /* ---- the X-Road pipeline ---- */
 
 static bool soap_action_ok(const char *v)
@@ -202,7 +240,7 @@ static int answer(struct sim *sim, struct sim_http_conn *conn,
     size_t len = 0;
     char outcome[128] = "";
     char note[320], idbuf[96];
-    int rc = -1;
+    int status = 200, rc = -1;
 
     switch (f->kind) {
     case SIM_FAULT_BAD_REQUEST_HASH:
@@ -213,6 +251,18 @@ static int answer(struct sim *sim, struct sim_http_conn *conn,
         break;
     case SIM_FAULT_ALTER_HEADER:
         sim_strlcpy(echo.alter_field, f->arg, sizeof(echo.alter_field));
+        break;
+    case SIM_FAULT_REORDER_HEADER:
+        echo.reorder = true;
+        break;
+    case SIM_FAULT_VERSION_WS:
+        echo.version_ws = true;
+        break;
+    case SIM_FAULT_DVV_HEADER:
+        echo.reorder = echo.version_ws = true;
+        break;
+    case SIM_FAULT_HTTP_STATUS:
+        status = (int)f->http_status;
         break;
     case SIM_FAULT_LATENCY:
         wire.delay_ms = f->latency_ms;
@@ -234,6 +284,7 @@ static int answer(struct sim *sim, struct sim_http_conn *conn,
     case SIM_FAULT_OVERSIZE:
     case SIM_FAULT_HTTP500_FAULT:
     case SIM_FAULT_FAULT_CODE:
+    case SIM_FAULT_HTTP500_GARBAGE:
         break;
     }
     if (sim_soap_response_new(xreq, &echo, &doc, &body) != 0)
@@ -276,7 +327,7 @@ static int answer(struct sim *sim, struct sim_http_conn *conn,
     } else {
         sim_strlcpy(note, outcome, sizeof(note));
     }
-    reply_logged(sim, conn, req, hdr->id, 200, bytes, len, &wire, note);
+    reply_logged(sim, conn, req, hdr->id, status, bytes, len, &wire, note);
     rc = 0;
 out:
     free(bytes);
@@ -294,7 +345,7 @@ static void soap_handler(struct sim_http_conn *conn, struct sim_http_req *req,
     const struct xr_header *hdr;
     const struct sim_client *client;
     const struct sim_service *svc = NULL;
-    const char *ctype, *why, *camel, *text;
+    const char *ctype, *why;
     char cid[XR_ID_TEXT_MAX], sid[XR_ID_TEXT_MAX], idbuf[96];
     struct sim_fault f = sim->fault;
     bool provider_known = false;
@@ -318,10 +369,7 @@ static void soap_handler(struct sim_http_conn *conn, struct sim_http_req *req,
     limits.max_bytes = sim->conf.max_body_bytes;
     if (xr_request_parse(ctype, req->body, req->body_len, &limits, &xreq,
                          &err) != XR_OK) {
-        sim_soap_reason_code(err.reason, &camel, &text);
-        reply_fault(sim, conn, req, NULL, 200, camel, "%s%s%s%s", text,
-                    err.field[0] ? " (" : "", err.field,
-                    err.field[0] ? ")" : "");
+        reply_refusal(sim, conn, req, ctype, &limits, &err);
         goto out;
     }
     hdr = xr_request_header(xreq);
@@ -390,6 +438,25 @@ static void soap_handler(struct sim_http_conn *conn, struct sim_http_req *req,
                      sizeof(junk) - 1, NULL, "injected garbage");
         goto out;
     }
+    case SIM_FAULT_HTTP500_GARBAGE: {
+        /*
+         * A proxy's error page, HTML that is not even well-formed XML,
+         * labelled text/xml so that only parsing the body tells.
+         */
+        static const char page[] =
+            "<html><head><title>500 Internal Server Error</title></head>\n"
+            "<body><h1>500 Internal Server Error</h1><hr>\n"
+            "<p>The server encountered an internal error & could not "
+            "complete your request.<br></body></html>\n";
+        sim_msglog_add(sim->log, hdr->id, req->body, req->body_len,
+                       (const uint8_t *)page, sizeof(page) - 1,
+                       "injected http500_garbage");
+        sim_log("%s %s -> 500 injected http500_garbage", req->peer_addr,
+                log_id(hdr->id, idbuf, sizeof(idbuf)));
+        sim_http_reply(conn, 500, "text/xml; charset=UTF-8",
+                       (const uint8_t *)page, sizeof(page) - 1, NULL);
+        goto out;
+    }
     case SIM_FAULT_HTTP500_FAULT:
         reply_fault(sim, conn, req, hdr->id, 500,
                     "Server.ServerProxy.ServiceFailed.InternalError",
@@ -407,6 +474,10 @@ static void soap_handler(struct sim_http_conn *conn, struct sim_http_req *req,
     case SIM_FAULT_NO_REQUEST_HASH:
     case SIM_FAULT_ALTER_HEADER:
     case SIM_FAULT_SLOW_DRIP:
+    case SIM_FAULT_REORDER_HEADER:
+    case SIM_FAULT_VERSION_WS:
+    case SIM_FAULT_DVV_HEADER:
+    case SIM_FAULT_HTTP_STATUS:
         break;
     }
     if (answer(sim, conn, req, xreq, svc, &f) != 0)

@@ -7,8 +7,10 @@
  *   Kayttajatunnus/Salasana wrong        -> faultCode -1500
  *   Loppukayttaja missing / > 50 chars   -> faultCode -1904 / -1902
  *   SoSoNimi not a known product         -> faultCode -1901
- *   Henkilotunnus missing or invalid     -> Paluukoodi 0005
- *   hetu of a person                     -> Paluukoodi 0000 (0018 under 15)
+ *   neither or both of Henkilotunnus and
+ *   SahkoinenAsiointitunnus, or invalid  -> Paluukoodi 0005
+ *   a person with a forced return code   -> Paluukoodi of the dataset
+ *   hetu or SATU of a person             -> Paluukoodi 0000 (0018 under 15)
  *   passivated hetu of a person          -> Paluukoodi 0002, new hetu
  *   anything else                        -> faultCode 0001 (not found)
  */
@@ -24,12 +26,18 @@
 
 #include "sim.h"
 
-#define NS_VTJ_WS   "http://xml.vrk.fi/ws/vtj/vtjkysely/1"
-#define NS_VTJ_MSG  "http://xml.vrk.fi/schema/vtjkysely"
-#define NS_VTJ_HT   "http://xml.vrk.fi/schema/vtj/henkilotiedot/1"
-#define NS_XSI      "http://www.w3.org/2001/XMLSchema-instance"
-#define MAX_PERSONS 10000
-#define MAX_DATASET (4u * 1024u * 1024u)
+#define NS_VTJ_WS          "http://xml.vrk.fi/ws/vtj/vtjkysely/1"
+#define NS_VTJ_MSG         "http://xml.vrk.fi/schema/vtjkysely"
+#define NS_VTJ_HT          "http://xml.vrk.fi/schema/vtj/henkilotiedot/1"
+#define NS_XSI             "http://www.w3.org/2001/XMLSchema-instance"
+#define MAX_PERSONS        10000
+#define MAX_DATASET        (4u * 1024u * 1024u)
+#define END_USER_MAX_CHARS 50 /* Loppukayttaja, in characters */
+/*
+ * SATU numbers have no test range; the dataset takes them only from the
+ * top of the range (89000000-89999999), far from the numbers issued first.
+ */
+#define SATU_DATASET_MIN   89000000L
 
 struct sim_vtj {
     json_t *root;    /* owned: the dataset document */
@@ -52,6 +60,64 @@ static const struct product products[] = {
     {"HUOLTAJA-HUOLLETTAVAT", false, true, false},
     {"HUOLLETTAVA-HUOLTAJAT", false, false, true},
 };
+
+/*
+ * Return codes a dataset person can force ("paluukoodi"): VTJ answers
+ * with a VTJHenkiloVastaussanoma that has this Paluukoodi, the search key
+ * result given here, and no Henkilo (vtjkysely.md section 5).
+ */
+struct forced_code {
+    const char *code;
+    const char *text; /* Paluukoodi text, Finnish */
+    const char *key;  /* hakuperustePaluukoodi */
+};
+
+static const struct forced_code forced_codes[] = {
+    {"0001", "Hakuperusteella ei löydy tietoja vtj:stä", "0"},
+    {"0003", "Salasana puuttuu, on virheellinen tai vanhentunut", "0"},
+    {"0004", "Käyttäjätunnus puuttuu, on virheellinen tai vanhentunut", "0"},
+    {"0006", "Hakuperusteella ei löydy tietoja vtj:stä", "0"},
+    {"0007", "Henkilö on kuollut, tietoja ei luovuteta", "1"},
+};
+
+static const struct forced_code *forced_code(const char *code)
+{
+    for (size_t i = 0; i < sizeof(forced_codes) / sizeof(forced_codes[0]); i++)
+        if (code && !strcmp(code, forced_codes[i].code))
+            return &forced_codes[i];
+    return NULL;
+}
+
+/* Characters in UTF-8 text: every byte that does not continue one. */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0u) != 0x80u)
+            n++;
+    return n;
+}
+
+/* A SATU: 8 digits 10000001..89999999 and the hetu's check character. */
+static bool satu_check(const char *s, long *number)
+{
+    static const char table[] = "0123456789ABCDEFHJKLMNPRSTUVWXY";
+    long num = 0;
+
+    if (strlen(s) != 9)
+        return false;
+    for (int i = 0; i < 8; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        num = num * 10 + (s[i] - '0');
+    }
+    if (num < 10000001L || num > 89999999L || table[num % 31] != s[8])
+        return false;
+    if (number)
+        *number = num;
+    return true;
+}
 
 /* Check a hetu (2023 rules) and give the birth date as yyyymmdd. */
 static bool hetu_check(const char *h, char birth[9])
@@ -141,6 +207,29 @@ static bool person_ok(const json_t *p, char *errbuf, size_t errsize, size_t idx)
                      idx, i);
             return false;
         }
+    }
+    if (json_object_get(p, "satu")) {
+        long num = 0;
+        if (!satu_check(str(p, "satu"), &num) || num < SATU_DATASET_MIN) {
+            snprintf(errbuf, errsize,
+                     "person %zu: satu is not a valid SATU from %ld up", idx,
+                     SATU_DATASET_MIN);
+            return false;
+        }
+    }
+    if (json_object_get(p, "paluukoodi") &&
+        !forced_code(json_string_value(json_object_get(p, "paluukoodi")))) {
+        snprintf(errbuf, errsize,
+                 "person %zu: paluukoodi must be one of 0001, 0003, 0004, "
+                 "0006, 0007",
+                 idx);
+        return false;
+    }
+    v = json_object_get(p, "turvakielto_tieto");
+    if (v && !json_is_string(v) && !json_is_null(v)) {
+        snprintf(errbuf, errsize,
+                 "person %zu: turvakielto_tieto must be a string or null", idx);
+        return false;
     }
     return true;
 }
@@ -251,6 +340,20 @@ static const json_t *find_person(const struct sim_vtj *vtj, const char *hetu,
                 return p;
             }
         }
+    }
+    return NULL;
+}
+
+static const json_t *find_person_by_satu(const struct sim_vtj *vtj,
+                                         const char *satu)
+{
+    size_t i;
+    json_t *p;
+
+    json_array_foreach(vtj->persons, i, p)
+    {
+        if (!strcmp(str(p, "satu"), satu))
+            return p;
     }
     return NULL;
 }
@@ -385,6 +488,14 @@ static void add_foreign_address(xmlNodePtr h, const json_t *p, bool protect)
     add(a, "AsuminenLoppupvm", protect ? "" : sub(p, o, "loppupvm"));
 }
 
+/* The permanent dwelling id, verbatim (a trailing space included). */
+static void add_dwelling(xmlNodePtr h, const json_t *p, bool protect)
+{
+    xmlNodePtr a = add(h, "VakinainenAsuinpaikka", NULL);
+
+    add(a, "Asuinpaikantunnus", protect ? "" : str(p, "asuinpaikantunnus"));
+}
+
 static void add_kotikunta(xmlNodePtr h, const json_t *p, bool protect)
 {
     xmlNodePtr k = add(h, "Kotikunta", NULL);
@@ -458,27 +569,43 @@ static void add_relatives(xmlNodePtr h, const struct sim_vtj *vtj,
     }
 }
 
+/*
+ * Henkilo for the product. satu is the SATU the query used (its element
+ * is added then), or NULL.
+ */
 static void add_person(xmlNodePtr msg, const struct sim_vtj *vtj,
-                       const struct product *prod, const json_t *p)
+                       const struct product *prod, const json_t *p,
+                       const char *satu)
 {
     xmlNodePtr h = add(msg, "Henkilo", NULL);
     xmlNodePtr n;
-    bool protect = json_object_get(p, "turvakielto") != NULL;
+    const json_t *tk = json_object_get(p, "turvakielto");
+    const json_t *tieto = json_object_get(p, "turvakielto_tieto");
+    bool protect = tk != NULL;
+    /* DVV includes a protected person's address for some products and
+     * customers (vtjkysely.md 8.7); "osoite_mukana" plays that. */
+    bool hide = protect && !json_is_true(json_object_get(tk, "osoite_mukana"));
     const char *died = str(p, "kuolinpvm");
     const char *sex = str(p, "sukupuoli");
 
     n = add(h, "Henkilotunnus", str(p, "hetu"));
     attr(n, "voimassaolokoodi", "1");
+    if (satu) {
+        n = add(h, "SahkoinenAsiointitunnus", satu);
+        attr(n, "voimassaolokoodi", "1");
+    }
     add_names(h, p);
     if (!prod->basic_only && !prod->wards && !prod->guardians) {
         add(add(h, "NykyinenKutsumanimi", NULL), "Kutsumanimi",
             str(p, "kutsumanimi"));
         add_former_names(h, p);
     }
-    add_address(h, p, protect);
-    if (!prod->wards && !prod->guardians)
-        add_foreign_address(h, p, protect);
-    add_kotikunta(h, p, protect);
+    add_address(h, p, hide);
+    if (!prod->wards && !prod->guardians) {
+        add_foreign_address(h, p, hide);
+        add_dwelling(h, p, hide);
+    }
+    add_kotikunta(h, p, hide);
     if (!prod->wards && !prod->guardians) {
         n = add(h, "Kuolintiedot", NULL);
         add(n, "Kuollut", died[0] ? "1" : "");
@@ -491,7 +618,11 @@ static void add_person(xmlNodePtr msg, const struct sim_vtj *vtj,
     }
     if (!prod->basic_only) {
         n = add(h, "Turvakielto", NULL);
-        add(n, "TurvakieltoTieto", protect ? "1" : "0");
+        /* turvakielto_tieto: a string replaces the value, null drops it. */
+        if (!tieto)
+            add(n, "TurvakieltoTieto", protect ? "1" : "0");
+        else if (json_is_string(tieto))
+            add(n, "TurvakieltoTieto", json_string_value(tieto));
         add(n, "TurvakieltoPaattymispvm",
             protect ? sub(p, "turvakielto", "paattymispvm") : "");
     }
@@ -524,11 +655,9 @@ static void add_person(xmlNodePtr msg, const struct sim_vtj *vtj,
         add_relatives(h, vtj, p, "huoltajat", "Huoltaja");
 }
 
-static void add_search_keys(xmlNodePtr msg, const char *hetu, const char *code)
+/* The texts VTJ gives with a hakuperustePaluukoodi. */
+static void key_texts(xmlNodePtr n, const char *code)
 {
-    xmlNodePtr keys = add(msg, "Hakuperusteet", NULL);
-    xmlNodePtr n = add(keys, "Henkilotunnus", hetu);
-
     attr(n, "hakuperustePaluukoodi", code);
     if (!strcmp(code, "1")) {
         attr(n, "hakuperusteTekstiE", "Found");
@@ -538,16 +667,31 @@ static void add_search_keys(xmlNodePtr msg, const char *hetu, const char *code)
         attr(n, "hakuperusteTekstiE", "Search criterion passive");
         attr(n, "hakuperusteTekstiR", "Sökvillkoret passivt");
         attr(n, "hakuperusteTekstiS", "Hakuperuste passiivinen");
+    } else if (!strcmp(code, "4")) {
+        attr(n, "hakuperusteTekstiE", "Search criterion not used");
+        attr(n, "hakuperusteTekstiR", "Sökvillkoret användes inte");
+        attr(n, "hakuperusteTekstiS", "Hakuperustetta ei käytetty");
     } else {
         attr(n, "hakuperusteTekstiE", "Not found");
         attr(n, "hakuperusteTekstiR", "Hittades inte");
         attr(n, "hakuperusteTekstiS", "Ei löytynyt");
     }
-    n = add(keys, "SahkoinenAsiointitunnus", NULL);
-    attr(n, "hakuperustePaluukoodi", "4");
-    attr(n, "hakuperusteTekstiE", "Search criterion not used");
-    attr(n, "hakuperusteTekstiR", "Sökvillkoret användes inte");
-    attr(n, "hakuperusteTekstiS", "Hakuperustetta ei käytetty");
+}
+
+/*
+ * Hakuperusteet: the key that was used gets `code`, the other one "4"
+ * (not used).
+ */
+static void add_search_keys(xmlNodePtr msg, const char *hetu, const char *satu,
+                            const char *code)
+{
+    xmlNodePtr keys = add(msg, "Hakuperusteet", NULL);
+    bool by_satu = satu && satu[0] && !(hetu && hetu[0]);
+
+    key_texts(add(keys, "Henkilotunnus", by_satu ? NULL : hetu),
+              by_satu ? "4" : code);
+    key_texts(add(keys, "SahkoinenAsiointitunnus", by_satu ? satu : NULL),
+              by_satu ? code : "4");
 }
 
 static xmlNodePtr new_message(xmlNodePtr response, const char *product)
@@ -583,15 +727,30 @@ static bool secret_equal(const char *a, const char *b)
     return la == lb && CRYPTO_memcmp(a, b, la) == 0;
 }
 
+/* A VTJHenkiloVastaussanoma with this Paluukoodi and search keys only. */
+static xmlNodePtr code_message(xmlNodePtr response, const char *product,
+                               const char *code, const char *text,
+                               const char *hetu, const char *satu,
+                               const char *key, char *outcome, size_t outsize)
+{
+    xmlNodePtr msg = new_message(response, product);
+
+    attr(add(msg, "Paluukoodi", text), "koodi", code);
+    add_search_keys(msg, hetu, satu, key);
+    snprintf(outcome, outsize, "Paluukoodi %s", code);
+    return msg;
+}
+
 int sim_vtj_answer(const struct sim_vtj *vtj, xmlNodePtr wrapper,
                    xmlNodePtr body, char *outcome, size_t outsize)
 {
     char product[64], user[SIM_NAME_MAX + 8], pass[SIM_SECRET_MAX + 8];
-    char enduser[256], hetu[64], birth[9];
-    xmlNodePtr request = NULL, out, response, msg, paluu;
+    char enduser[512], hetu[64], satu[64], birth[9];
+    xmlNodePtr request = NULL, out, response, msg;
     const struct product *prod = NULL;
+    const struct forced_code *forced;
     const json_t *person;
-    bool passive;
+    bool passive = false;
     int rc = -1;
 
     for (xmlNodePtr n = wrapper->children; n; n = n->next)
@@ -604,6 +763,7 @@ int sim_vtj_answer(const struct sim_vtj *vtj, xmlNodePtr wrapper,
     req_field(request, "Salasana", pass, sizeof(pass));
     req_field(request, "Loppukayttaja", enduser, sizeof(enduser));
     req_field(request, "Henkilotunnus", hetu, sizeof(hetu));
+    req_field(request, "SahkoinenAsiointitunnus", satu, sizeof(satu));
 
     out = xmlNewChild(body, NULL, sim_xc("HenkilonTunnusKyselyResponse"), NULL);
     if (!out)
@@ -628,7 +788,8 @@ int sim_vtj_answer(const struct sim_vtj *vtj, xmlNodePtr wrapper,
         rc = 0;
         goto done;
     }
-    if (strlen(enduser) > 50) {
+    /* VTJ counts characters, not bytes: "Äänekoski" is 9 long. */
+    if (utf8_chars(enduser) > END_USER_MAX_CHARS) {
         fault_code(response, "-1902",
                    "Sanoma ei ole validi: Loppukayttaja yli 50 merkkiä",
                    outcome, outsize);
@@ -643,44 +804,54 @@ int sim_vtj_answer(const struct sim_vtj *vtj, xmlNodePtr wrapper,
         rc = 0;
         goto done;
     }
-    if (!hetu_check(hetu, birth)) {
-        msg = new_message(response, prod->name);
-        paluu = add(msg, "Paluukoodi",
-                    "Henkilötunnus puuttuu tai on "
-                    "virheellinen");
-        attr(paluu, "koodi", "0005");
-        add_search_keys(msg, hetu, "0");
-        snprintf(outcome, outsize, "Paluukoodi 0005");
+    /* Exactly one search key, and a valid one. */
+    if (!hetu[0] == !satu[0] ||
+        (hetu[0] ? !hetu_check(hetu, birth) : !satu_check(satu, NULL))) {
+        msg = code_message(response, prod->name, "0005",
+                           !hetu[0] == !satu[0]
+                               ? "Anna joko henkilötunnus tai sähköinen "
+                                 "asiointitunnus"
+                           : hetu[0] ? "Henkilötunnus puuttuu tai on "
+                                       "virheellinen"
+                                     : "Sähköinen asiointitunnus on "
+                                       "virheellinen",
+                           hetu, satu, "0", outcome, outsize);
         rc = msg ? 0 : -1;
         goto done;
     }
-    person = find_person(vtj, hetu, &passive);
+    if (hetu[0])
+        person = find_person(vtj, hetu, &passive);
+    else
+        person = find_person_by_satu(vtj, satu);
     if (!person) {
         fault_code(response, "0001", "Hakuperusteella ei löydy tietoja vtj:stä",
                    outcome, outsize);
         rc = 0;
         goto done;
     }
-    msg = new_message(response, prod->name);
-    if (passive) {
-        paluu = add(msg, "Paluukoodi",
-                    "Hakuperusteena käytetty "
-                    "henkilötunnus on passivoitu");
-        attr(paluu, "koodi", "0002");
-        add_search_keys(msg, hetu, "2");
-        snprintf(outcome, outsize, "Paluukoodi 0002");
-    } else if (under_15(birth)) {
-        paluu = add(msg, "Paluukoodi", "Henkilö on alle 15-vuotias");
-        attr(paluu, "koodi", "0018");
-        add_search_keys(msg, hetu, "1");
-        snprintf(outcome, outsize, "Paluukoodi 0018");
-    } else {
-        paluu = add(msg, "Paluukoodi", "Haku onnistui");
-        attr(paluu, "koodi", "0000");
-        add_search_keys(msg, hetu, "1");
-        snprintf(outcome, outsize, "Paluukoodi 0000");
+    forced =
+        forced_code(json_string_value(json_object_get(person, "paluukoodi")));
+    if (forced) {
+        msg = code_message(response, prod->name, forced->code, forced->text,
+                           hetu, satu, forced->key, outcome, outsize);
+        rc = msg ? 0 : -1;
+        goto done;
     }
-    add_person(msg, vtj, prod, person);
+    if (!hetu_check(str(person, "hetu"), birth))
+        goto done; /* checked at load time */
+    if (passive)
+        msg = code_message(response, prod->name, "0002",
+                           "Hakuperusteena käytetty henkilötunnus on "
+                           "passivoitu",
+                           hetu, satu, "2", outcome, outsize);
+    else if (under_15(birth))
+        msg = code_message(response, prod->name, "0018",
+                           "Henkilö on alle 15-vuotias", hetu, satu, "1",
+                           outcome, outsize);
+    else
+        msg = code_message(response, prod->name, "0000", "Haku onnistui", hetu,
+                           satu, "1", outcome, outsize);
+    add_person(msg, vtj, prod, person, hetu[0] ? NULL : satu);
     rc = msg ? 0 : -1;
 done:
     OPENSSL_cleanse(pass, sizeof(pass));

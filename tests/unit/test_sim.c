@@ -1,7 +1,9 @@
 /*
  * Unit tests for vayla-sim's modules (tests/sim): fault-injection names,
  * fault-code spelling, fingerprints, sim.conf errors, the response
- * envelope (echo + requestHash), the VTJ service and the message log.
+ * envelope (echo + requestHash, whatever namespace declarations the
+ * request used; DVV's header shape), X-Road's refusals and their texts,
+ * the VTJ service with every dataset shape, and the message log.
  * The network side is covered by tests/integration.
  */
 #include <setjmp.h>
@@ -45,18 +47,22 @@ static const char request_template[] =
     "<v:Kayttajatunnus>user</v:Kayttajatunnus>"
     "<v:Salasana>%s</v:Salasana>"
     "%s"
-    "<v:Henkilotunnus>%s</v:Henkilotunnus>"
+    "%s"
     "</v:request></v:HenkilonTunnusKysely></s:Body>\n"
     "</s:Envelope>\n";
 
-/* Answer one request through the response envelope and the VTJ service. */
-static char *vtj_exchange(const char *product, const char *password,
-                          const char *enduser, const char *hetu,
-                          const struct sim_echo *echo, char *outcome,
-                          size_t outsize, char *hash, size_t hashsize)
+/*
+ * Answer one request (any bytes) through the response envelope and the
+ * VTJ service; the answer must be judged ok by libxroad's response check
+ * (well-formed, header echoed, requestHash right) unless the echo was
+ * altered on purpose.
+ */
+static char *answer_raw(const char *xml, const struct sim_echo *echo,
+                        char *outcome, size_t outsize, char *hash,
+                        size_t hashsize)
 {
-    char xml[4096], loppu[160] = "";
     struct xr_request *req = NULL;
+    struct xr_response *resp = NULL;
     struct sim_vtj *vtj = NULL;
     struct xr_error err;
     xmlDocPtr doc = NULL;
@@ -65,11 +71,6 @@ static char *vtj_exchange(const char *product, const char *password,
     size_t len = 0;
     char why[200];
 
-    if (enduser)
-        snprintf(loppu, sizeof(loppu), "<v:Loppukayttaja>%s</v:Loppukayttaja>",
-                 enduser);
-    snprintf(xml, sizeof(xml), request_template, product, password, loppu,
-             hetu);
     assert_int_equal(xr_request_parse("text/xml; charset=UTF-8",
                                       (const uint8_t *)xml, strlen(xml), NULL,
                                       &req, &err),
@@ -81,12 +82,46 @@ static char *vtj_exchange(const char *product, const char *password,
     assert_int_equal(sim_soap_response_new(req, echo, &doc, &body), 0);
     assert_int_equal(
         sim_vtj_answer(vtj, xr_request_body(req), body, outcome, outsize), 0);
+    sim_soap_indent_body(body);
     assert_int_equal(sim_soap_serialize(doc, &out, &len), 0);
     assert_true(len > 0);
+    if (echo->hash == SIM_HASH_OK && !echo->alter_field[0]) {
+        if (xr_response_check(req, "text/xml; charset=UTF-8", out, len, NULL,
+                              &resp, &err) != XR_OK)
+            fail_msg("answer refused: %s %s: %s", err.reason, err.field,
+                     err.msg);
+        xr_response_free(resp);
+    }
     xmlFreeDoc(doc);
     sim_vtj_free(vtj);
     xr_request_free(req);
     return (char *)out;
+}
+
+/*
+ * One HenkilonTunnusKysely from request_template. key is a hetu, or
+ * "satu:" and a SATU.
+ */
+static char *vtj_exchange(const char *product, const char *password,
+                          const char *enduser, const char *key,
+                          const struct sim_echo *echo, char *outcome,
+                          size_t outsize, char *hash, size_t hashsize)
+{
+    char xml[4096], loppu[600] = "", keyel[160];
+
+    if (enduser)
+        snprintf(loppu, sizeof(loppu), "<v:Loppukayttaja>%s</v:Loppukayttaja>",
+                 enduser);
+    if (!strncmp(key, "satu:", 5))
+        snprintf(keyel, sizeof(keyel),
+                 "<v:SahkoinenAsiointitunnus>%s</v:SahkoinenAsiointitunnus>",
+                 key + 5);
+    else
+        snprintf(keyel, sizeof(keyel), "<v:Henkilotunnus>%s</v:Henkilotunnus>",
+                 key);
+    snprintf(xml, sizeof(xml), request_template, product, password, loppu,
+             keyel);
+    return answer_raw(xml, echo, outcome, outsize, hash, hashsize);
 }
 
 static void test_fault_names(void **state)
@@ -106,7 +141,13 @@ static void test_fault_names(void **state)
                                        "slow_drip",
                                        "slow_drip:2048",
                                        "fault:Server.ServerProxy.AccessDenied",
-                                       "fault:client.invalid_body"};
+                                       "fault:client.invalid_body",
+                                       "reorder_header",
+                                       "protocol_version_ws",
+                                       "dvv_header",
+                                       "http_status:203",
+                                       "http_status:502",
+                                       "http500_garbage"};
     static const char *const bad[] = {"",
                                       "nonsense",
                                       "latency",
@@ -121,7 +162,16 @@ static void test_fault_names(void **state)
                                       "fault:<x>",
                                       "slow_drip:0",
                                       "drop:",
-                                      "slow_drip:abc"};
+                                      "slow_drip:abc",
+                                      "http_status",
+                                      "http_status:200",
+                                      "http_status:500",
+                                      "http_status:204",
+                                      "http_status:304",
+                                      "http_status:101",
+                                      "http_status:600",
+                                      "dvv_header:1",
+                                      "http500_garbage:x"};
     struct sim_fault f;
     char why[160], back[200];
 
@@ -141,6 +191,10 @@ static void test_fault_names(void **state)
     assert_int_equal(f.latency_ms, 1500);
     assert_int_equal(sim_fault_parse("slow_drip", &f, why, sizeof(why)), 0);
     assert_int_equal(f.drip_bps, SIM_DRIP_BPS_DEFAULT);
+    assert_int_equal(sim_fault_parse("http_status:418", &f, why, sizeof(why)),
+                     0);
+    assert_int_equal(f.kind, SIM_FAULT_HTTP_STATUS);
+    assert_int_equal(f.http_status, 418);
 }
 
 static void test_code_style(void **state)
@@ -201,6 +255,15 @@ static void test_fault_body(void **state)
                 strstr(xml, "<faultactor></faultactor>"));
     assert_non_null(strstr(xml, "<detail><faultDetail>"));
     assert_null(strstr(xml, "Header"));
+    free(xml);
+
+    /* With an actor and a detail of its own; non-UTF-8 bytes replaced. */
+    assert_int_equal(sim_soap_fault_ex("Client.X", "bad \xff byte", "ACTOR",
+                                       "DETAIL", &xml, &len),
+                     0);
+    assert_non_null(strstr(xml, "<faultactor>ACTOR</faultactor>"));
+    assert_non_null(strstr(xml, "<faultDetail>DETAIL</faultDetail>"));
+    assert_non_null(strstr(xml, "<faultstring>bad ? byte</faultstring>"));
     free(xml);
 }
 
@@ -334,6 +397,312 @@ static void test_response_echo(void **state)
     free(xml);
 }
 
+/* The X-Road header element `name` of a serialised answer, or NULL. */
+static xmlNodePtr header_elem(xmlDocPtr doc, const char *name)
+{
+    xmlNodePtr root = xmlDocGetRootElement(doc), h;
+
+    for (h = root ? root->children : NULL; h; h = h->next)
+        if (h->type == XML_ELEMENT_NODE && !strcmp(sim_cs(h->name), "Header"))
+            break;
+    for (xmlNodePtr c = h ? h->children : NULL; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && !strcmp(sim_cs(c->name), name))
+            return c;
+    return NULL;
+}
+
+static xmlNodePtr prev_elem(xmlNodePtr n)
+{
+    for (n = n->prev; n && n->type != XML_ELEMENT_NODE; n = n->prev)
+        ;
+    return n;
+}
+
+/*
+ * Parse an answer strictly: well-formed XML with every prefix bound
+ * (libxml2 builds a tree even when a prefix is unbound, so the context's
+ * nsWellFormed flag is what tells).
+ */
+static xmlDocPtr parse_strict(const char *xml)
+{
+    xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
+    xmlDocPtr doc;
+
+    assert_non_null(ctxt);
+    doc = xmlCtxtReadMemory(ctxt, xml, (int)strlen(xml), NULL, NULL,
+                            XML_PARSE_NONET | XML_PARSE_NOERROR |
+                                XML_PARSE_NOWARNING);
+    assert_non_null(doc);
+    assert_true(ctxt->wellFormed);
+    assert_true(ctxt->nsWellFormed);
+    xmlFreeParserCtxt(ctxt);
+    return doc;
+}
+
+/* requestHash in the X-Road namespace, right after id, with this value. */
+static void assert_request_hash(const char *xml, const char *hash)
+{
+    xmlDocPtr doc = parse_strict(xml);
+    xmlNodePtr rh = header_elem(doc, "requestHash");
+    xmlChar *v;
+
+    assert_non_null(rh);
+    assert_non_null(rh->ns);
+    assert_string_equal(sim_cs(rh->ns->href), XR_NS_XROAD);
+    assert_non_null(prev_elem(rh));
+    assert_string_equal(sim_cs(prev_elem(rh)->name), "id");
+    v = xmlNodeGetContent(rh);
+    assert_string_equal(sim_cs(v), hash);
+    xmlFree(v);
+    xmlFreeDoc(doc);
+}
+
+/*
+ * Requests whose X-Road namespace is declared on the header elements
+ * themselves, as zeep, WCF and other SOAP stacks write them.
+ * %s: the id element (and anything after it).
+ */
+static const char ns_template[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\">\n"
+    "  <s:Header>\n"
+    "    <ns0:client xmlns:ns0=\"http://x-road.eu/xsd/xroad.xsd\" "
+    "xmlns:ns1=\"http://x-road.eu/xsd/identifiers\" "
+    "ns1:objectType=\"SUBSYSTEM\"><ns1:xRoadInstance>FI-TEST"
+    "</ns1:xRoadInstance><ns1:memberClass>MUN</ns1:memberClass>"
+    "<ns1:memberCode>0101263-6</ns1:memberCode><ns1:subsystemCode>demo"
+    "</ns1:subsystemCode></ns0:client>\n"
+    "%s\n"
+    "    <ns0:protocolVersion xmlns:ns0=\"http://x-road.eu/xsd/xroad.xsd\">"
+    "4.0</ns0:protocolVersion>\n"
+    "    <ns0:service xmlns:ns0=\"http://x-road.eu/xsd/xroad.xsd\" "
+    "xmlns:ns1=\"http://x-road.eu/xsd/identifiers\" "
+    "ns1:objectType=\"SERVICE\"><ns1:xRoadInstance>FI-TEST"
+    "</ns1:xRoadInstance><ns1:memberClass>GOV</ns1:memberClass>"
+    "<ns1:memberCode>0245437-2</ns1:memberCode><ns1:subsystemCode>VTJkysely"
+    "</ns1:subsystemCode><ns1:serviceCode>HenkilonTunnusKysely"
+    "</ns1:serviceCode><ns1:serviceVersion>v1</ns1:serviceVersion>"
+    "</ns0:service>\n"
+    "  </s:Header>\n"
+    "  <s:Body><v:HenkilonTunnusKysely "
+    "xmlns:v=\"http://xml.vrk.fi/ws/vtj/vtjkysely/1\"><v:request>"
+    "<v:SoSoNimi>PERUSSANOMA 3</v:SoSoNimi>"
+    "<v:Kayttajatunnus>user</v:Kayttajatunnus>"
+    "<v:Salasana>secret</v:Salasana>"
+    "<v:Loppukayttaja>u1</v:Loppukayttaja>"
+    "<v:Henkilotunnus>150380-903V</v:Henkilotunnus>"
+    "</v:request></v:HenkilonTunnusKysely></s:Body>\n"
+    "</s:Envelope>\n";
+
+static void test_request_hash_namespaces(void **state)
+{
+    static const char *const ids[] = {
+        /* prefix declared on id itself (zeep, many SOAP stacks) */
+        "    <ns0:id xmlns:ns0=\"http://x-road.eu/xsd/xroad.xsd\">m-1</ns0:id>",
+        /* default namespace declared on id itself */
+        "    <id xmlns=\"http://x-road.eu/xsd/xroad.xsd\">m-2</id>",
+        /* id declares its own and an unrelated namespace */
+        ("    <h:id xmlns:h=\"http://x-road.eu/xsd/xroad.xsd\" "
+         "xmlns:o=\"urn:other\">m-3</h:id>"),
+    };
+    struct sim_echo echo = {.hash = SIM_HASH_OK};
+    char xml[4096], outcome[64], hash[XR_HASH_B64_MAX + 1];
+    char *answer;
+    xmlDocPtr doc;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        snprintf(xml, sizeof(xml), ns_template, ids[i]);
+        answer = answer_raw(xml, &echo, outcome, sizeof(outcome), hash,
+                            sizeof(hash));
+        assert_string_equal(outcome, "Paluukoodi 0000");
+        assert_request_hash(answer, hash);
+        free(answer);
+    }
+    /* The default-namespace case carries its own declaration. */
+    snprintf(xml, sizeof(xml), ns_template, ids[1]);
+    answer =
+        answer_raw(xml, &echo, outcome, sizeof(outcome), hash, sizeof(hash));
+    assert_non_null(strstr(answer, "<requestHash xmlns=\"" XR_NS_XROAD "\""));
+    free(answer);
+
+    /* alter_header:userId adds userId after such an id, well-formed too. */
+    snprintf(echo.alter_field, sizeof(echo.alter_field), "userId");
+    snprintf(xml, sizeof(xml), ns_template, ids[0]);
+    answer = answer_raw(xml, &echo, outcome, sizeof(outcome), NULL, 0);
+    doc = parse_strict(answer);
+    assert_non_null(header_elem(doc, "userId"));
+    assert_string_equal(sim_cs(header_elem(doc, "userId")->ns->href),
+                        XR_NS_XROAD);
+    xmlFreeDoc(doc);
+    free(answer);
+}
+
+static void test_dvv_header(void **state)
+{
+    static const char *const order[] = {
+        "client",          "id",      "requestHash", "issue",
+        "protocolVersion", "service", "userId"};
+    struct sim_echo echo = {.hash = SIM_HASH_OK, .reorder = true};
+    char xml[4096], outcome[64], hash[XR_HASH_B64_MAX + 1];
+    char *answer;
+    xmlDocPtr doc;
+    xmlNodePtr n;
+    size_t i = 0;
+
+    (void)state;
+    /* The template has protocolVersion, id, client, service, userId. */
+    snprintf(xml, sizeof(xml), request_template, "PERUSSANOMA 3", "secret",
+             "<v:Loppukayttaja>u1</v:Loppukayttaja>",
+             "<v:Henkilotunnus>150380-903V</v:Henkilotunnus>");
+    /* An issue too, so that all six WSDL header fields are there. */
+    {
+        char *at = strstr(xml, "    <x:userId>");
+        char tail[4096];
+        assert_non_null(at);
+        snprintf(tail, sizeof(tail), "%s", at);
+        snprintf(at, sizeof(xml) - (size_t)(at - xml),
+                 "    <x:issue>case 1</x:issue>\n%s", tail);
+    }
+    echo.version_ws = true;
+    answer =
+        answer_raw(xml, &echo, outcome, sizeof(outcome), hash, sizeof(hash));
+    assert_request_hash(answer, hash);
+    doc = parse_strict(answer);
+    n = header_elem(doc, "client");
+    for (; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        assert_true(i < sizeof(order) / sizeof(order[0]));
+        assert_string_equal(sim_cs(n->name), order[i]);
+        /* Each element declares its namespace itself, WCF style. */
+        assert_non_null(n->nsDef);
+        assert_string_equal(sim_cs(n->ns->prefix), "h");
+        i++;
+    }
+    assert_int_equal(i, sizeof(order) / sizeof(order[0]));
+    xmlFreeDoc(doc);
+    assert_non_null(strstr(answer, ">4.0\n    </h:protocolVersion>"));
+    assert_non_null(strstr(answer, "<a:xRoadInstance>FI-TEST<"));
+    assert_non_null(strstr(answer, "a:objectType=\"SUBSYSTEM\""));
+    free(answer);
+
+    /* protocolVersion whitespace alone keeps the received order. */
+    echo.reorder = false;
+    answer =
+        answer_raw(xml, &echo, outcome, sizeof(outcome), hash, sizeof(hash));
+    assert_non_null(strstr(answer, "<x:protocolVersion>4.0\n    "
+                                   "</x:protocolVersion>\n    <x:id>"));
+    free(answer);
+}
+
+/* The refusal for a request; err comes from xr_request_parse(). */
+static void refuse(enum sim_style style, const char *ctype, const char *xml,
+                   struct sim_refusal *r)
+{
+    struct xr_request *req = NULL;
+    struct xr_error err;
+
+    assert_int_not_equal(xr_request_parse(ctype, (const uint8_t *)xml,
+                                          strlen(xml), NULL, &req, &err),
+                         XR_OK);
+    sim_soap_refusal(style, ctype, (const uint8_t *)xml, strlen(xml), NULL,
+                     &err, r);
+}
+
+static void test_refusals(void **state)
+{
+    /* X-Road's fault.query (vectors/xroad/soap/faults), as a request. */
+    static const char fault_query[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<SOAP-ENV:Envelope "
+        "xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/envelope/\" "
+        "xmlns:xroad=\"http://x-road.eu/xsd/xroad.xsd\"><SOAP-ENV:Body>"
+        "<SOAP-ENV:Fault><faultcode>CODE</faultcode>"
+        "<faultstring>STRING</faultstring><faultactor>ACTOR</faultactor>"
+        "<detail><xroad:faultDetail>DETAIL</xroad:faultDetail></detail>"
+        "</SOAP-ENV:Fault></SOAP-ENV:Body></SOAP-ENV:Envelope>\n";
+    struct sim_refusal *r = malloc(sizeof(*r));
+    char xml[4096], *body;
+    size_t len;
+
+    (void)state;
+    assert_non_null(r);
+    refuse(SIM_STYLE_CAMEL, "text/xml", fault_query, r);
+    assert_true(r->from_fault);
+    assert_string_equal(r->code, "Client.CODE");
+    assert_string_equal(r->string, "STRING");
+    assert_string_equal(r->actor, "ACTOR");
+    assert_string_equal(r->detail, "DETAIL");
+    assert_int_equal(
+        sim_soap_fault_ex(r->code, r->string, r->actor, r->detail, &body, &len),
+        0);
+    assert_non_null(strstr(body, "<faultcode>Client.CODE</faultcode>"));
+    assert_non_null(strstr(body, "<faultactor>ACTOR</faultactor>"));
+    assert_non_null(strstr(body, "<faultDetail>DETAIL</faultDetail>"));
+    free(body);
+    refuse(SIM_STYLE_SNAKE, "text/xml", fault_query, r);
+    assert_string_equal(r->code, "client.CODE");
+
+    /* X-Road's own texts, with the field or value filled in. */
+    snprintf(xml, sizeof(xml), request_template, "P", "s", "", "");
+    {
+        char copy[4096];
+        char *at;
+
+        snprintf(copy, sizeof(copy), "%s", xml);
+        at = strstr(copy, "<x:protocolVersion>4.0");
+        memcpy(at + strlen("<x:protocolVersion>"), "3.5", 3);
+        refuse(SIM_STYLE_CAMEL, "text/xml", copy, r);
+        assert_false(r->from_fault);
+        assert_string_equal(r->code, "Client.InvalidProtocolVersion");
+        assert_string_equal(
+            r->string,
+            "Invalid protocol version (supported: 4.x, provided: 3.5)");
+
+        snprintf(copy, sizeof(copy), "%s", xml);
+        at = strstr(copy, "    <x:id>test-id-1</x:id>\n");
+        memmove(at, at + strlen("    <x:id>test-id-1</x:id>\n"),
+                strlen(at + strlen("    <x:id>test-id-1</x:id>\n")) + 1);
+        refuse(SIM_STYLE_CAMEL, "text/xml", copy, r);
+        assert_string_equal(r->code, "Client.MissingHeaderField");
+        assert_string_equal(r->string, "Required field 'id' is missing");
+
+        snprintf(copy, sizeof(copy), "%s", xml);
+        at = strstr(copy, "<x:userId>");
+        memcpy(at, "<x:issue> ", 10);
+        memcpy(strstr(at, "</x:userId>"), "</x:issue> ", 11);
+        at = strstr(copy, "<x:id>");
+        {
+            char tail[4096];
+            snprintf(tail, sizeof(tail), "%s", at);
+            snprintf(at, sizeof(copy) - (size_t)(at - copy),
+                     "<x:issue>a</x:issue>%s", tail);
+        }
+        refuse(SIM_STYLE_CAMEL, "text/xml", copy, r);
+        assert_string_equal(r->code, "Client.DuplicateHeaderField");
+        assert_string_equal(r->string,
+                            "SOAP header contains duplicate field "
+                            "'{http://x-road.eu/xsd/xroad.xsd}issue'");
+    }
+    refuse(SIM_STYLE_CAMEL, "application/json", xml, r);
+    assert_string_equal(r->code, "Client.InvalidContentType");
+    assert_string_equal(r->string, "Invalid content type: application/json");
+    refuse(SIM_STYLE_CAMEL, "text/xml", "<a>", r);
+    assert_string_equal(r->code, "Client.InvalidSoap");
+    assert_non_null(strstr(r->string, "org.xml.sax.SAXParseException; "
+                                      "lineNumber: "));
+    refuse(SIM_STYLE_CAMEL, "text/xml", "<a/>", r);
+    assert_string_equal(r->string, "Malformed SOAP message: envelope missing");
+    refuse(SIM_STYLE_CAMEL, "text/xml",
+           "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\">"
+           "<s:Body><x/></s:Body></s:Envelope>",
+           r);
+    assert_string_equal(r->code, "Client.MissingHeader");
+    assert_string_equal(r->string, "Malformed SOAP message: header missing");
+    free(r);
+}
+
 static void test_vtj_answers(void **state)
 {
     struct sim_echo echo = {.hash = SIM_HASH_OK};
@@ -405,6 +774,116 @@ static void test_vtj_answers(void **state)
     free(xml);
 }
 
+/* 50 copies of a two-byte character (and one more). */
+static void umlauts(char *out, size_t size, int n)
+{
+    size_t o = 0;
+
+    for (int i = 0; i < n && o + 3 < size; i++) {
+        out[o++] = '\xc3'; /* U+00E4 */
+        out[o++] = '\xa4';
+    }
+    out[o] = '\0';
+}
+
+static void test_vtj_shapes(void **state)
+{
+    struct sim_echo echo = {.hash = SIM_HASH_OK};
+    char outcome[64], user[256];
+    char *xml;
+
+    (void)state;
+    /* Loppukayttaja: 50 characters are fine in any script (100 bytes). */
+    umlauts(user, sizeof(user), 50);
+    xml = vtj_exchange("PERUSSANOMA 3", "secret", user, "150380-903V", &echo,
+                       outcome, sizeof(outcome), NULL, 0);
+    assert_string_equal(outcome, "Paluukoodi 0000");
+    free(xml);
+    umlauts(user, sizeof(user), 51);
+    xml = vtj_exchange("PERUSSANOMA 3", "secret", user, "150380-903V", &echo,
+                       outcome, sizeof(outcome), NULL, 0);
+    assert_string_equal(outcome, "faultCode -1902");
+    free(xml);
+
+    /* SATU: found, not found, invalid. */
+    xml = vtj_exchange("PERUSSANOMA 3", "secret", "u1", "satu:89999999S", &echo,
+                       outcome, sizeof(outcome), NULL, 0);
+    assert_string_equal(outcome, "Paluukoodi 0000");
+    assert_non_null(strstr(xml, "<SahkoinenAsiointitunnus "
+                                "hakuperustePaluukoodi=\"1\""));
+    assert_non_null(strstr(xml, ">89999999S</SahkoinenAsiointitunnus>"));
+    assert_non_null(strstr(xml, "<Henkilotunnus voimassaolokoodi=\"1\">"
+                                "010181-902E</Henkilotunnus>"));
+    assert_non_null(strstr(xml, "<Henkilotunnus hakuperustePaluukoodi=\"4\""));
+    free(xml);
+    xml = vtj_exchange("PERUSSANOMA 3", "secret", "u1", "satu:10000001N", &echo,
+                       outcome, sizeof(outcome), NULL, 0);
+    assert_string_equal(outcome, "faultCode 0001");
+    free(xml);
+    xml = vtj_exchange("PERUSSANOMA 3", "secret", "u1", "satu:10000001A", &echo,
+                       outcome, sizeof(outcome), NULL, 0);
+    assert_string_equal(outcome, "Paluukoodi 0005");
+    free(xml);
+
+    /* Forced return codes: the code, the search key result, no person. */
+    {
+        static const char *const cases[][3] = {
+            {"020282-9047", "0001", "0"}, {"030383-9060", "0006", "0"},
+            {"040484-908S", "0003", "0"}, {"050585-910J", "0004", "0"},
+            {"060686-912A", "0007", "1"},
+        };
+        char want[128];
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            xml = vtj_exchange("PERUSSANOMA 3", "secret", "u1", cases[i][0],
+                               &echo, outcome, sizeof(outcome), NULL, 0);
+            snprintf(want, sizeof(want), "Paluukoodi %s", cases[i][1]);
+            assert_string_equal(outcome, want);
+            snprintf(want, sizeof(want), "<Paluukoodi koodi=\"%s\">",
+                     cases[i][1]);
+            assert_non_null(strstr(xml, want));
+            snprintf(want, sizeof(want), "hakuperustePaluukoodi=\"%s\"",
+                     cases[i][2]);
+            assert_non_null(strstr(xml, want));
+            assert_null(strstr(xml, "<Henkilo>"));
+            free(xml);
+        }
+    }
+
+    /* The dwelling id keeps its trailing space. */
+    xml = vtj_exchange("PERUSSANOMA 3", "secret", "u1", "070787-9143", &echo,
+                       outcome, sizeof(outcome), NULL, 0);
+    assert_non_null(
+        strstr(xml, "<Asuinpaikantunnus>99912345678B012 </Asuinpaikantunnus>"));
+    free(xml);
+
+    /* Turvakielto shapes. */
+    xml = vtj_exchange("PERUSSANOMA 3", "secret", "u1", "080888-916V", &echo,
+                       outcome, sizeof(outcome), NULL, 0);
+    assert_non_null(strstr(xml, "<Turvakielto>"));
+    assert_non_null(strstr(xml, "<TurvakieltoTieto/>"));
+    free(xml);
+    xml = vtj_exchange("PERUSSANOMA 3", "secret", "u1", "090989-918M", &echo,
+                       outcome, sizeof(outcome), NULL, 0);
+    assert_non_null(strstr(xml, "<Turvakielto>"));
+    assert_null(strstr(xml, "TurvakieltoTieto"));
+    free(xml);
+    /* A protected person whose address DVV includes. */
+    xml = vtj_exchange("PERUSSANOMA 3", "secret", "u1", "101090-920D", &echo,
+                       outcome, sizeof(outcome), NULL, 0);
+    assert_non_null(strstr(xml, "<TurvakieltoTieto>1</TurvakieltoTieto>"));
+    assert_non_null(strstr(xml, "<LahiosoiteS>Piilokuja 5</LahiosoiteS>"));
+    assert_non_null(strstr(xml, "<Kuntanumero>398</Kuntanumero>"));
+    assert_non_null(strstr(xml, ">99987654321C034</Asuinpaikantunnus>"));
+    free(xml);
+    /* The ordinary protected person still has them blank. */
+    xml = vtj_exchange("PERUSSANOMA 3", "secret", "u1", "260991-999R", &echo,
+                       outcome, sizeof(outcome), NULL, 0);
+    assert_non_null(strstr(xml, "<Asuinpaikantunnus/>"));
+    assert_non_null(strstr(xml, "<Kuntanumero/>"));
+    free(xml);
+}
+
 static void test_dataset_rules(void **state)
 {
     char dir[] = "/tmp/test_sim.XXXXXX";
@@ -427,8 +906,24 @@ static void test_dataset_rules(void **state)
     assert_int_equal(sim_vtj_new(path, "u", "p", &vtj, why, sizeof(why)), 0);
     assert_int_equal(sim_vtj_person_count(vtj), 1);
     sim_vtj_free(vtj);
+    /* SATU from the top of the range only; known forced codes only. */
+    write_file(path, "{\"persons\": [{\"hetu\": \"150380-903V\", "
+                     "\"satu\": \"10000001N\"}]}");
+    assert_int_equal(sim_vtj_new(path, "u", "p", &vtj, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "satu"));
+    write_file(path, "{\"persons\": [{\"hetu\": \"150380-903V\", "
+                     "\"satu\": \"89999999T\"}]}");
+    assert_int_equal(sim_vtj_new(path, "u", "p", &vtj, why, sizeof(why)), -1);
+    write_file(path, "{\"persons\": [{\"hetu\": \"150380-903V\", "
+                     "\"paluukoodi\": \"0000\"}]}");
+    assert_int_equal(sim_vtj_new(path, "u", "p", &vtj, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "paluukoodi"));
+    write_file(path, "{\"persons\": [{\"hetu\": \"150380-903V\", "
+                     "\"turvakielto_tieto\": 1}]}");
+    assert_int_equal(sim_vtj_new(path, "u", "p", &vtj, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "turvakielto_tieto"));
     assert_int_equal(sim_vtj_new(NULL, "u", "p", &vtj, why, sizeof(why)), 0);
-    assert_int_equal(sim_vtj_person_count(vtj), 8);
+    assert_int_equal(sim_vtj_person_count(vtj), 18);
     sim_vtj_free(vtj);
     unlink(path);
     rmdir(dir);
@@ -534,7 +1029,11 @@ int main(void)
         cmocka_unit_test(test_fingerprint),
         cmocka_unit_test(test_conf),
         cmocka_unit_test(test_response_echo),
+        cmocka_unit_test(test_request_hash_namespaces),
+        cmocka_unit_test(test_dvv_header),
+        cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_vtj_answers),
+        cmocka_unit_test(test_vtj_shapes),
         cmocka_unit_test(test_dataset_rules),
         cmocka_unit_test(test_msglog),
     };
