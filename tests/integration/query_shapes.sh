@@ -28,10 +28,10 @@ it_query 030383-9060
 it_expect "not found as Paluukoodi 0006" 4 '"outcome":"not_found"' \
     '"return_code":"0006"'
 it_query 040484-908S
-it_expect "Paluukoodi 0003 (password)" 4 '"outcome":"credentials_error"' \
+it_expect "Paluukoodi 0003 (password)" 6 '"outcome":"credentials_error"' \
     '"return_code":"0003"' 'password_rejected'
 it_query 050585-910J
-it_expect "Paluukoodi 0004 (username)" 4 '"outcome":"credentials_error"' \
+it_expect "Paluukoodi 0004 (username)" 6 '"outcome":"credentials_error"' \
     '"return_code":"0004"' 'username_rejected'
 it_query 060686-912A
 it_expect "Paluukoodi 0007 (deceased, not disclosed)" 4 \
