@@ -26,6 +26,7 @@
 #include "api.h"
 #include "auditq.h"
 #include "caller.h"
+#include "conn.h"
 #include "jsonout.h"
 #include "log.h"
 #include "metrics.h"
@@ -122,6 +123,8 @@ struct adp_req {
     enum req_kind kind;
     enum adp_metrics_route route;
     char id[32];
+    struct adp_conn_info conn; /* the connection it came on */
+    bool close;                /* answer with Connection: close */
     struct adp_caller *caller; /* borrowed from gen (rate is mutable) */
     int64_t t_start_us;
     /* The person query. */
@@ -179,12 +182,13 @@ bool adp_api_idle(const struct adp_api *api)
     return api->in_flight == 0 && api->writing == 0 && api->audit_waiting == 0;
 }
 
-/* evhttp wrote a reply out: a draining worker may stop once all are. */
+/* evhttp wrote a reply out: the connection is idle again, and a draining
+ * worker may stop once all are. */
 static void on_reply_written(struct evhttp_request *http, void *arg)
 {
     struct adp_api *api = arg;
 
-    (void)http;
+    adp_conns_answered(api->host.conns, evhttp_request_get_connection(http));
     if (api->writing > 0)
         api->writing--;
     api->host.idle(api->host.ctx);
@@ -290,6 +294,8 @@ static void reply_send(struct adp_req *r)
     }
     if (r->status == 401)
         evhttp_add_header(h, "WWW-Authenticate", "Bearer realm=\"vayla\"");
+    if (r->close)
+        evhttp_add_header(h, "Connection", "close");
     send_reply(api, r->http, r->status, reason_phrase(r->status), NULL);
     adp_metrics_request(api->host.metrics, r->route, r->status, r->outcome,
                         (uint64_t)dur);
@@ -414,9 +420,15 @@ static int authenticate(struct adp_req *r)
                 adp_caller_by_token(cfg->callers, cfg->ncallers, t, strlen(t));
         }
     }
+    if (!r->caller && r->conn.listener == ADP_LISTENER_UNIX &&
+        r->conn.has_peer_cred)
+        r->caller =
+            adp_caller_by_peer(cfg->callers, cfg->ncallers,
+                               (unsigned)r->conn.uid, (unsigned)r->conn.gid);
     if (!r->caller) {
         reject(r, ADP_REJECT_UNAUTHENTICATED, 401, "unauthenticated",
-               "no valid client certificate or bearer token");
+               "no valid client certificate, bearer token or (on the UNIX "
+               "socket) peer uid/gid");
         return -1;
     }
     return 0;
@@ -769,6 +781,20 @@ static bool person_query(struct adp_req *r, const struct person_in *in)
     return true;
 }
 
+/* Content-Type application/json, parameters allowed (RFC 9110 8.3). */
+static bool is_json(const char *ctype)
+{
+    static const char want[] = "application/json";
+    const char *p;
+
+    if (!ctype || strncasecmp(ctype, want, sizeof(want) - 1) != 0)
+        return false;
+    p = ctype + sizeof(want) - 1;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return *p == '\0' || *p == ';';
+}
+
 static void handle_person(struct adp_req *r)
 {
     const char *ctype = evhttp_find_header(
@@ -790,9 +816,9 @@ static void handle_person(struct adp_req *r)
                "request rate limit of this caller exceeded");
         return;
     }
-    if (ctype && strncasecmp(ctype, "application/json", 16) != 0) {
+    if (!is_json(ctype)) {
         reject(r, ADP_REJECT_BAD_REQUEST, 415, "unsupported_media_type",
-               "send the query as application/json");
+               "send the query with Content-Type: application/json");
         return;
     }
     if (person_parse(r, &in) && person_query(r, &in))
@@ -947,6 +973,16 @@ void adp_api_handle(struct evhttp_request *http, void *arg)
     api->in_flight++;
     r->in_flight = true;
     adp_metrics_in_flight_add(api->host.metrics, 1);
+    if (evhttp_request_get_connection(http))
+        (void)adp_conns_dispatched(
+            api->host.conns, evhttp_request_get_connection(http), &r->conn);
+    if (r->conn.bad_framing) {
+        /* The head is not what a strict parser reads the same way: no
+         * answer but this one, and the connection goes (conn.h). */
+        r->close = true;
+        reject(r, ADP_REJECT_BAD_REQUEST, 400, "bad_request", r->conn.why);
+        return;
+    }
     if (!path) {
         reject(r, ADP_REJECT_BAD_REQUEST, 400, "bad_request", "bad URI");
         return;

@@ -29,6 +29,7 @@
 
 struct adp_api;
 struct adp_auditq;
+struct adp_conns;
 struct adp_metrics;
 struct adp_metrics_shard;
 struct adp_upstream;
@@ -38,6 +39,7 @@ struct adp_upstream;
 struct adp_api_host {
     struct event_base *base;
     struct adp_upstream *up;           /* connections to the SS */
+    struct adp_conns *conns;           /* API connections (conn.h) */
     struct adp_auditq *auditq;         /* the audit writer */
     struct adp_metrics *registry;      /* for GET /metrics */
     struct adp_metrics_shard *metrics; /* this worker's shard */

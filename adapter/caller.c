@@ -123,6 +123,20 @@ struct adp_caller *adp_caller_by_cert(struct adp_caller *callers, size_t n,
     return NULL;
 }
 
+struct adp_caller *adp_caller_by_peer(struct adp_caller *callers, size_t n,
+                                      unsigned uid, unsigned gid)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (callers[i].has_unix_uid && callers[i].unix_uid == uid)
+            return &callers[i];
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (callers[i].has_unix_gid && callers[i].unix_gid == gid)
+            return &callers[i];
+    }
+    return NULL;
+}
+
 bool adp_caller_allows(const struct adp_caller *c, enum adp_op op,
                        const char *product)
 {

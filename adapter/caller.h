@@ -8,7 +8,8 @@
  *   1. a TLS client certificate (mTLS listener): matched by the SHA-256
  *      fingerprint of its DER encoding, or by its subject (RFC 2253);
  *   2. `Authorization: Bearer TOKEN`: matched by SHA-256(TOKEN); tokens
- *      are stored only as hashes and compared in constant time.
+ *      are stored only as hashes and compared in constant time;
+ *   3. on the UNIX socket, the peer's uid or gid (SO_PEERCRED).
  */
 #ifndef VAYLA_CALLER_H
 #define VAYLA_CALLER_H
@@ -53,7 +54,16 @@ struct adp_caller {
     char products[ADP_CALLER_PRODUCTS_MAX][101];
     bool has_client; /* X-Road client subsystem for this caller */
     struct xr_id client;
+    /*
+     * Remove the addresses of persons with a protection order (or whose
+     * protection is unknown) from VTJ answers: true unless the caller is
+     * entitled to them (docs/vtj.md §6).
+     */
     bool redact_protected_addresses;
+    bool has_unix_uid; /* UNIX socket peers with this uid */
+    unsigned unix_uid;
+    bool has_unix_gid; /* UNIX socket peers with this gid */
+    unsigned unix_gid;
     struct adp_rate rate;
 };
 
@@ -86,6 +96,13 @@ struct adp_caller *adp_caller_by_token(struct adp_caller *callers, size_t n,
  */
 struct adp_caller *adp_caller_by_cert(struct adp_caller *callers, size_t n,
                                       X509 *cert);
+
+/*
+ * Find the caller of a UNIX socket peer by its credentials (SO_PEERCRED):
+ * unix_uid first, then unix_gid. Ownership: borrowed pointer or NULL.
+ */
+struct adp_caller *adp_caller_by_peer(struct adp_caller *callers, size_t n,
+                                      unsigned uid, unsigned gid);
 
 /* True when the caller may run `op` for `product` (NULL: no product). */
 bool adp_caller_allows(const struct adp_caller *c, enum adp_op op,

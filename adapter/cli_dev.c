@@ -250,7 +250,8 @@ static int write_configs(const char *dir, long base, const char *client_fp,
         "retention_days = 1826\n"
         "\n"
         "; vayla serve: TLS on 127.0.0.1:%ld (callers may present a client\n"
-        "; certificate from ca.pem) and a UNIX socket in this directory.\n"
+        "; certificate from ca.pem) and a UNIX socket in this directory\n"
+        "; (plain HTTP: callers give their token or are known by uid).\n"
         "[listen]\n"
         "address = 127.0.0.1\n"
         "port = %ld\n"
@@ -267,13 +268,16 @@ static int write_configs(const char *dir, long base, const char *client_fp,
         "log_level = info\n"
         "\n"
         "; API caller 'demo': the bearer token is in the file 'token' (only\n"
-        "; its SHA-256 is here); the client certificate is caller.pem.\n"
+        "; its SHA-256 is here); the client certificate is caller.pem; on\n"
+        "; the UNIX socket the user who ran dev init (uid %u). Addresses of\n"
+        "; protected persons are removed (redact_protected_addresses).\n"
         "[caller.demo]\n"
         "token_sha256 = %s\n"
         "cert_sha256 = %s\n"
-        "allow = vtj_person\n"
-        "redact_protected_addresses = false\n",
-        base, base + 3, base + 3, token_hash, caller_fp);
+        "unix_uid = %u\n"
+        "allow = vtj_person\n",
+        base, base + 3, base + 3, (unsigned)geteuid(), token_hash, caller_fp,
+        (unsigned)geteuid());
     if (n < 0 || (size_t)n >= sizeof(text) ||
         write_text(dir, "vayla.conf", 0600, text) != 0)
         return -1;

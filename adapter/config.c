@@ -157,6 +157,14 @@ static const struct key_def keys[] = {
      1024, 1024LL * 1024, false},
     {"api", "read_timeout_ms", KT_UINT, OFF(api.read_timeout_ms), NO_HAS, 100,
      3600000, false},
+    {"api", "max_pending_connections", KT_UINT,
+     OFF(api.max_pending_connections), NO_HAS, 1, 1000000, false},
+    {"api", "max_connections_per_peer", KT_UINT,
+     OFF(api.max_connections_per_peer), NO_HAS, 0, 1000000, false},
+    {"api", "request_timeout_ms", KT_UINT, OFF(api.request_timeout_ms), NO_HAS,
+     100, 3600000, false},
+    {"api", "keepalive_timeout_ms", KT_UINT, OFF(api.keepalive_timeout_ms),
+     NO_HAS, 100, 3600000, false},
     {"api", "log_level", KT_LOGLEVEL, OFF(api.log_level), NO_HAS, 0, 0, false},
 
     {"caller", "token_sha256", KT_SHA256, COFF(token_sha256), KHAS(has_token),
@@ -171,6 +179,10 @@ static const struct key_def keys[] = {
      false},
     {"caller", "redact_protected_addresses", KT_BOOL,
      COFF(redact_protected_addresses), NO_HAS, 0, 0, false},
+    {"caller", "unix_uid", KT_UINT, COFF(unix_uid), KHAS(has_unix_uid), 0,
+     4294967294LL, false},
+    {"caller", "unix_gid", KT_UINT, COFF(unix_gid), KHAS(has_unix_gid), 0,
+     4294967294LL, false},
     {"caller", "rate_per_second", KT_DOUBLE, COFF(rate.per_second), NO_HAS, 0,
      1000000, false},
     {"caller", "rate_burst", KT_DOUBLE, COFF(rate.burst), NO_HAS, 0, 1000000,
@@ -521,6 +533,8 @@ static bool start_caller(struct parse_state *st, const char *name)
     memset(&nl[cfg->ncallers], 0, sizeof(*nl));
     memcpy(nc[cfg->ncallers].name, name, strlen(name) + 1);
     nc[cfg->ncallers].ops = ADP_OP_VTJ_PERSON; /* default: allow */
+    /* Fail closed: protected addresses only to callers entitled to them. */
+    nc[cfg->ncallers].redact_protected_addresses = true;
     nl[cfg->ncallers].section = st->lineno;
     st->cur_caller = cfg->ncallers++;
     st->cur_section = SEC_CALLER;
@@ -1239,10 +1253,11 @@ static void check_callers(struct parse_state *st)
     for (size_t i = 0; i < st->cfg->ncallers; i++) {
         const struct adp_caller *c = &st->cfg->callers[i];
         snprintf(sec, sizeof(sec), CALLER_PREFIX "%s", c->name);
-        if (!c->has_token && !c->has_cert_sha256 && !c->cert_subject[0])
+        if (!c->has_token && !c->has_cert_sha256 && !c->cert_subject[0] &&
+            !c->has_unix_uid && !c->has_unix_gid)
             problem(st, st->clines[i].section, sec,
-                    "a caller needs token_sha256, cert_sha256 or "
-                    "cert_subject");
+                    "a caller needs token_sha256, cert_sha256, cert_subject, "
+                    "unix_uid or unix_gid");
     }
 }
 
@@ -1330,6 +1345,10 @@ static enum xr_status load_text(const char *path, const char *text, size_t len,
     cfg->api.max_body_bytes = ADP_CONFIG_MAX_BODY_BYTES_DEFAULT;
     cfg->api.max_header_bytes = ADP_CONFIG_MAX_HEADER_BYTES_DEFAULT;
     cfg->api.read_timeout_ms = ADP_CONFIG_READ_TIMEOUT_MS_DEFAULT;
+    cfg->api.max_pending_connections = ADP_CONFIG_MAX_PENDING_DEFAULT;
+    cfg->api.max_connections_per_peer = ADP_CONFIG_MAX_PER_PEER_DEFAULT;
+    cfg->api.request_timeout_ms = ADP_CONFIG_REQUEST_TIMEOUT_MS_DEFAULT;
+    cfg->api.keepalive_timeout_ms = ADP_CONFIG_KEEPALIVE_TIMEOUT_MS_DEFAULT;
     cfg->api.log_level = ADP_LOG_INFO;
 
     st.cfg = cfg;

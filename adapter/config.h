@@ -46,16 +46,20 @@
 #define ADP_PIN_SHA256_LEN 32u /* bytes of a SHA-256 fingerprint */
 
 /* Daemon defaults ([listen], [api]). */
-#define ADP_CONFIG_LISTEN_PORT_DEFAULT      8480u
-#define ADP_CONFIG_UNIX_MODE_DEFAULT        0660u
-#define ADP_CONFIG_MAX_CONNECTIONS_DEFAULT  1024u
-#define ADP_CONFIG_MAX_IN_FLIGHT_DEFAULT    4096u
-#define ADP_CONFIG_RETRY_AFTER_S_DEFAULT    1u
-#define ADP_CONFIG_DRAIN_TIMEOUT_MS_DEFAULT 30000u
-#define ADP_CONFIG_MAX_BODY_BYTES_DEFAULT   65536u
-#define ADP_CONFIG_MAX_HEADER_BYTES_DEFAULT 16384u
-#define ADP_CONFIG_READ_TIMEOUT_MS_DEFAULT  30000u
-#define ADP_CONFIG_CALLERS_MAX              256u
+#define ADP_CONFIG_LISTEN_PORT_DEFAULT          8480u
+#define ADP_CONFIG_UNIX_MODE_DEFAULT            0660u
+#define ADP_CONFIG_MAX_CONNECTIONS_DEFAULT      1024u
+#define ADP_CONFIG_MAX_IN_FLIGHT_DEFAULT        4096u
+#define ADP_CONFIG_RETRY_AFTER_S_DEFAULT        1u
+#define ADP_CONFIG_DRAIN_TIMEOUT_MS_DEFAULT     30000u
+#define ADP_CONFIG_MAX_BODY_BYTES_DEFAULT       65536u
+#define ADP_CONFIG_MAX_HEADER_BYTES_DEFAULT     16384u
+#define ADP_CONFIG_READ_TIMEOUT_MS_DEFAULT      30000u
+#define ADP_CONFIG_MAX_PENDING_DEFAULT          512u /* connections not serving */
+#define ADP_CONFIG_MAX_PER_PEER_DEFAULT         128u
+#define ADP_CONFIG_REQUEST_TIMEOUT_MS_DEFAULT   10000u
+#define ADP_CONFIG_KEEPALIVE_TIMEOUT_MS_DEFAULT 30000u
+#define ADP_CONFIG_CALLERS_MAX                  256u
 
 /* [xroad] */
 struct adp_config_xroad {
@@ -118,15 +122,19 @@ struct adp_config_listen {
 
 /* [api]: limits and behaviour of the daemon. */
 struct adp_config_api {
-    unsigned threads;             /* worker event loops; 0 = one per core */
-    unsigned max_connections;     /* open API connections, whole process */
-    unsigned max_in_flight;       /* API requests being served, whole process */
-    unsigned retry_after_s;       /* Retry-After on 429/503 */
-    unsigned drain_timeout_ms;    /* graceful stop: wait for in-flight */
-    size_t max_body_bytes;        /* request body cap */
-    size_t max_header_bytes;      /* request header cap */
-    unsigned read_timeout_ms;     /* evhttp read/write timeout */
-    enum adp_log_level log_level; /* default info */
+    unsigned threads;          /* worker event loops; 0 = one per core */
+    unsigned max_connections;  /* open API connections, whole process */
+    unsigned max_in_flight;    /* API requests being served, whole process */
+    unsigned retry_after_s;    /* Retry-After on 429/503 */
+    unsigned drain_timeout_ms; /* graceful stop: wait for in-flight */
+    size_t max_body_bytes;     /* request body cap */
+    size_t max_header_bytes;   /* request header cap */
+    unsigned read_timeout_ms;  /* evhttp read/write timeout */
+    unsigned max_pending_connections;  /* not serving a request (conn.h) */
+    unsigned max_connections_per_peer; /* per client address; 0 = any */
+    unsigned request_timeout_ms;       /* accept .. first request read */
+    unsigned keepalive_timeout_ms;     /* answer .. next request read */
+    enum adp_log_level log_level;      /* default info */
 };
 
 /*

@@ -76,6 +76,7 @@ struct adp_metrics_shard {
     _Atomic uint64_t faults[N_ORIGINS];
     _Atomic uint64_t transport[N_XFER];
     _Atomic uint64_t rejected[ADP_REJECT_COUNT];
+    _Atomic uint64_t conn_closed[ADP_CONN_COUNT];
     _Atomic int64_t in_flight;
     _Atomic int64_t connections;
     _Atomic uint64_t *requests; /* [route][status slot][outcome slot] */
@@ -145,6 +146,23 @@ const char *adp_metrics_reject_name(enum adp_metrics_reject reason)
         return "bad_request";
     }
     return "bad_request";
+}
+
+const char *adp_metrics_conn_name(enum adp_metrics_conn reason)
+{
+    switch (reason) {
+    case ADP_CONN_DEADLINE:
+        return "deadline";
+    case ADP_CONN_IDLE:
+        return "idle";
+    case ADP_CONN_EVICTED:
+        return "evicted";
+    case ADP_CONN_PEER_LIMIT:
+        return "peer_limit";
+    case ADP_CONN_FULL:
+        return "full";
+    }
+    return "full";
 }
 
 /* The same names as adp_xfer_class_name() (xfer.h). */
@@ -400,6 +418,13 @@ void adp_metrics_transport_failure(struct adp_metrics_shard *s,
     }
 }
 
+void adp_metrics_conn_closed(struct adp_metrics_shard *s,
+                             enum adp_metrics_conn reason)
+{
+    if (s && (size_t)reason < ADP_CONN_COUNT)
+        bump(&s->conn_closed[reason], 1);
+}
+
 void adp_metrics_rejected(struct adp_metrics_shard *s,
                           enum adp_metrics_reject reason)
 {
@@ -527,6 +552,11 @@ static _Atomic uint64_t *at_transport(struct adp_metrics_shard *s, size_t i)
 static _Atomic uint64_t *at_rejected(struct adp_metrics_shard *s, size_t i)
 {
     return &s->rejected[i];
+}
+
+static _Atomic uint64_t *at_conn_closed(struct adp_metrics_shard *s, size_t i)
+{
+    return &s->conn_closed[i];
 }
 
 static _Atomic uint64_t *at_request(struct adp_metrics_shard *s, size_t i)
@@ -684,6 +714,13 @@ static void render_server(struct render *r, struct adp_metrics *m)
         put(r, "vayla_rejected_total{reason=\"%s\"} %llu\n",
             adp_metrics_reject_name((enum adp_metrics_reject)i),
             (unsigned long long)sum_shards(m, at_rejected, i));
+
+    put_family(r, "vayla_connections_closed_total", "counter",
+               "API connections the daemon closed itself, by reason.");
+    for (size_t i = 0; i < ADP_CONN_COUNT; i++)
+        put(r, "vayla_connections_closed_total{reason=\"%s\"} %llu\n",
+            adp_metrics_conn_name((enum adp_metrics_conn)i),
+            (unsigned long long)sum_shards(m, at_conn_closed, i));
 
     put_family(r, "vayla_in_flight", "gauge", "API requests being processed.");
     put(r, "vayla_in_flight %lld\n", (long long)sum_gauge(m, false));

@@ -67,6 +67,16 @@ enum adp_metrics_reject {
 };
 #define ADP_REJECT_COUNT 6u /* keep equal to the last reason + 1 */
 
+/* Why the daemon closed an API connection itself (reason=; conn.h). */
+enum adp_metrics_conn {
+    ADP_CONN_DEADLINE,   /* "deadline": request not complete in time */
+    ADP_CONN_IDLE,       /* "idle": keep-alive deadline */
+    ADP_CONN_EVICTED,    /* "evicted": made room for a newer connection */
+    ADP_CONN_PEER_LIMIT, /* "peer_limit": too many from one address */
+    ADP_CONN_FULL        /* "full": every connection was serving */
+};
+#define ADP_CONN_COUNT 5u /* keep equal to the last reason + 1 */
+
 struct adp_metrics;
 struct adp_metrics_shard;
 
@@ -151,6 +161,11 @@ void adp_metrics_fault(struct adp_metrics_shard *s,
 void adp_metrics_transport_failure(struct adp_metrics_shard *s,
                                    enum adp_xfer_class cls);
 
+/* One connection closed by the daemon
+ * (vayla_connections_closed_total{reason}). */
+void adp_metrics_conn_closed(struct adp_metrics_shard *s,
+                             enum adp_metrics_conn reason);
+
 /* One request refused (vayla_rejected_total{reason}). */
 void adp_metrics_rejected(struct adp_metrics_shard *s,
                           enum adp_metrics_reject reason);
@@ -193,5 +208,6 @@ XR_NODISCARD enum xr_status adp_metrics_render(struct adp_metrics *m,
 /* Static label names, e.g. "vtj_person", "overloaded". Never NULL. */
 const char *adp_metrics_route_name(enum adp_metrics_route route);
 const char *adp_metrics_reject_name(enum adp_metrics_reject reason);
+const char *adp_metrics_conn_name(enum adp_metrics_conn reason);
 
 #endif

@@ -30,6 +30,7 @@
 
 #include "api.h"
 #include "auditq.h"
+#include "conn.h"
 #include "curlev.h"
 #include "gen.h"
 #include "log.h"
@@ -42,13 +43,25 @@
 
 struct adp_server;
 
+struct adp_worker;
+
+/* One listener of a worker: its own evhttp, so that the TCP listener may
+ * speak TLS while the UNIX socket speaks plain HTTP. */
+struct listener {
+    struct adp_worker *w;
+    enum adp_listener kind;
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound; /* NULL when not configured */
+    bool paused;                       /* by its connection budget */
+};
+
 struct adp_worker {
     unsigned id;
     struct adp_server *srv;
     pthread_t thread;
     struct event_base *base;
-    struct evhttp *http;
-    struct evhttp_bound_socket *bound[2]; /* TCP, UNIX */
+    struct listener lis[ADP_LISTENERS];
+    struct adp_conns *conns; /* owned: admission and deadlines */
     struct adp_metrics_shard *metrics;
     struct adp_gen *gen;              /* current generation (a reference) */
     _Atomic(struct adp_gen *) posted; /* next generation from main */
@@ -56,7 +69,6 @@ struct adp_worker {
     struct event *drain_ev;           /* drain deadline */
     struct event *backoff_ev;         /* accept back-off timer */
     bool accept_backoff;              /* accept() failing: paused */
-    unsigned conns;                   /* open TLS connections */
     bool accepting;                   /* listeners enabled */
     bool draining;
     struct adp_upstream *up; /* owned: connections to the SS */
@@ -88,10 +100,17 @@ static unsigned share(const struct adp_worker *w, unsigned total)
     return n > 0 ? n : 1;
 }
 
-/* Connection cap of one worker ([api] max_connections split). */
-static unsigned max_conns(const struct adp_worker *w)
+/* This worker's connection limits from a configuration. */
+static void conns_limits(const struct adp_worker *w,
+                         const struct adp_config *cfg,
+                         struct adp_conns_limits *lim)
 {
-    return share(w, w->gen->cfg->api.max_connections);
+    memset(lim, 0, sizeof(*lim));
+    lim->max_connections = share(w, cfg->api.max_connections);
+    lim->max_pending = share(w, cfg->api.max_pending_connections);
+    lim->max_per_peer = cfg->api.max_connections_per_peer;
+    lim->request_timeout_ms = cfg->api.request_timeout_ms;
+    lim->keepalive_timeout_ms = cfg->api.keepalive_timeout_ms;
 }
 
 static void worker_accept(struct adp_worker *w, bool on);
@@ -182,70 +201,42 @@ fail:
     return -1;
 }
 
-/* ---- per-connection accounting ---------------------------------------- */
+/* ---- connections (conn.h) ----------------------------------------------- */
 
-/*
- * evhttp in libevent 2.1 has no connection limit and no hook when a
- * connection closes. TLS connections (the listener that may face a
- * network) are counted exactly: each SSL object carries the worker in its
- * ex_data, and OpenSSL's ex_data free callback runs when evhttp frees the
- * connection. Above the cap the worker stops accepting until one closes.
- * Plain TCP and UNIX-socket listeners are for local callers; they and the
- * TLS listener are protected from descriptor exhaustion by the accept
- * back-off below. (A pass-through filter bufferevent would count every
- * kind, but evhttp's own error pages then never leave the filter.)
- */
-static int conn_ex_index = -1;
-
-static void conn_ssl_freed(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
-                           long argl, void *argp)
-{
-    struct adp_worker *w = ptr;
-
-    (void)parent;
-    (void)ad;
-    (void)idx;
-    (void)argl;
-    (void)argp;
-    if (!w)
-        return;
-    if (w->conns > 0)
-        w->conns--;
-    adp_metrics_connections_add(w->metrics, -1);
-    if (!w->accepting && !w->draining && !w->accept_backoff &&
-        w->conns < max_conns(w))
-        worker_accept(w, true);
-}
-
+/* evhttp's bevcb for one listener. */
 static struct bufferevent *bev_new(struct event_base *base, void *arg)
 {
-    struct adp_worker *w = arg;
-    SSL *ssl;
-    struct bufferevent *bev;
+    struct listener *li = arg;
+    struct adp_worker *w = li->w;
 
-    if (!w->gen->tls)
-        return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-    ssl = SSL_new(w->gen->tls);
-    if (!ssl)
-        return NULL;
-    if (SSL_set_ex_data(ssl, conn_ex_index, w) != 1) {
-        SSL_free(ssl);
-        return NULL;
-    }
-    bev = bufferevent_openssl_socket_new(
-        base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-        BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-    if (!bev) {
-        SSL_free(ssl); /* runs conn_ssl_freed: count it first */
-        w->conns++;
-        adp_metrics_connections_add(w->metrics, 1);
-        return NULL;
-    }
-    w->conns++;
-    adp_metrics_connections_add(w->metrics, 1);
-    if (w->conns >= max_conns(w))
-        worker_accept(w, false);
-    return bev;
+    (void)base;
+    return adp_conns_bev(w->conns, li->kind,
+                         li->kind == ADP_LISTENER_TCP ? w->gen->tls : NULL);
+}
+
+static void listener_enable(struct listener *li, bool on)
+{
+    struct evconnlistener *l;
+
+    if (!li->bound)
+        return;
+    l = evhttp_bound_socket_get_listener(li->bound);
+    if (on)
+        evconnlistener_enable(l);
+    else
+        evconnlistener_disable(l);
+}
+
+/* A listener whose budget is full (every connection serving) pauses
+ * until one closes; the other listener goes on. */
+static void on_conns_pause(void *ctx, enum adp_listener kind, bool pause)
+{
+    struct adp_worker *w = ctx;
+    struct listener *li = &w->lis[kind];
+
+    li->paused = pause;
+    if (w->accepting)
+        listener_enable(li, !pause);
 }
 
 /*
@@ -283,23 +274,15 @@ static void on_backoff_end(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     w->accept_backoff = false;
-    if (!w->draining && w->conns < max_conns(w))
+    if (!w->draining)
         worker_accept(w, true);
 }
 
 static void worker_accept(struct adp_worker *w, bool on)
 {
-    for (size_t i = 0; i < 2; i++) {
-        struct evconnlistener *l;
-        if (!w->bound[i])
-            continue;
-        l = evhttp_bound_socket_get_listener(w->bound[i]);
-        if (on)
-            evconnlistener_enable(l);
-        else
-            evconnlistener_disable(l);
-    }
     w->accepting = on;
+    for (unsigned i = 0; i < ADP_LISTENERS; i++)
+        listener_enable(&w->lis[i], on && !w->lis[i].paused);
 }
 
 /* ---- workers ----------------------------------------------------------- */
@@ -314,6 +297,11 @@ static void worker_take_posted(struct adp_worker *w)
     adp_gen_unref(w->gen);
     w->gen = g;
     adp_upstream_set_slots(w->up, share(w, g->cfg->ss.max_connections));
+    {
+        struct adp_conns_limits lim;
+        conns_limits(w, g->cfg, &lim);
+        adp_conns_set_limits(w->conns, &lim);
+    }
 }
 
 static void worker_maybe_exit(struct adp_worker *w)
@@ -389,12 +377,77 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* One listener's evhttp: limits, the connection hooks, the API. */
+static enum xr_status listener_setup(struct adp_worker *w,
+                                     enum adp_listener kind, int fd,
+                                     struct xr_error *err)
+{
+    const struct adp_config *cfg = w->gen->cfg;
+    struct listener *li = &w->lis[kind];
+    struct evhttp *http = evhttp_new(w->base);
+    struct timeval tv;
+
+    li->w = w;
+    li->kind = kind;
+    li->http = http;
+    if (!http) {
+        close(fd);
+        return xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "no memory");
+    }
+    evhttp_set_max_body_size(http, (ev_ssize_t)cfg->api.max_body_bytes);
+    evhttp_set_max_headers_size(http, (ev_ssize_t)cfg->api.max_header_bytes);
+    tv.tv_sec = (time_t)(cfg->api.read_timeout_ms / 1000);
+    tv.tv_usec = (suseconds_t)((cfg->api.read_timeout_ms % 1000) * 1000);
+    evhttp_set_timeout_tv(http, &tv);
+    evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+    /* An oversized body is read and discarded, then answered 413: closing
+     * at once would reset a client that is still sending, which it sees as
+     * a network error instead of a clear answer. */
+    evhttp_set_flags(http, EVHTTP_SERVER_LINGERING_CLOSE);
+    evhttp_set_default_content_type(http, "application/json");
+    evhttp_set_bevcb(http, bev_new, li);
+    evhttp_set_gencb(http, adp_api_handle, w->api);
+    li->bound = evhttp_accept_socket_with_handle(http, fd);
+    if (!li->bound) {
+        close(fd);
+        return xr_error_set(err, XR_EIO, "io_error", "",
+                            "cannot accept on the %s listener",
+                            kind == ADP_LISTENER_TCP ? "TCP" : "UNIX");
+    }
+    evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(li->bound),
+                                on_accept_error);
+    return XR_OK;
+}
+
+static enum xr_status worker_api(struct adp_server *srv, struct adp_worker *w,
+                                 struct xr_error *err)
+{
+    struct adp_api_host host;
+
+    memset(&host, 0, sizeof(host));
+    host.base = w->base;
+    host.up = w->up;
+    host.conns = w->conns;
+    host.auditq = srv->auditq;
+    host.registry = srv->metrics;
+    host.metrics = w->metrics;
+    host.worker_id = w->id;
+    host.nworkers = srv->nworkers;
+    host.pid = srv->pid;
+    host.ctx = w;
+    host.gen = host_gen;
+    host.draining = host_draining;
+    host.idle = host_idle;
+    return adp_api_new(&host, &w->api, err);
+}
+
 static enum xr_status worker_setup(struct adp_server *srv, struct adp_worker *w,
                                    struct xr_error *err)
 {
     const struct adp_config *cfg = w->gen->cfg;
     struct event_config *ec = event_config_new();
-    struct timeval tv;
+    struct adp_conns_limits lim;
+    enum xr_status rc;
 
     if (!ec)
         return xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "no memory");
@@ -410,79 +463,44 @@ static enum xr_status worker_setup(struct adp_server *srv, struct adp_worker *w,
     if (!w->base || event_base_priority_init(w->base, 2) != 0)
         return xr_error_set(err, XR_EINTERNAL, "event_base", "",
                             "cannot create event loop");
-    w->http = evhttp_new(w->base);
     w->wake = event_new(w->base, -1, 0, on_wake, w);
     w->drain_ev = evtimer_new(w->base, on_drain_deadline, w);
     w->backoff_ev = evtimer_new(w->base, on_backoff_end, w);
-    if (!w->http || !w->wake || !w->drain_ev || !w->backoff_ev)
+    if (!w->wake || !w->drain_ev || !w->backoff_ev)
         return xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "no memory");
-    if (adp_upstream_new(w->base, share(w, cfg->ss.max_connections), w->metrics,
-                         &w->up, err) != XR_OK)
-        return err ? err->code : XR_ENOMEM;
-    {
-        struct adp_api_host host;
-        memset(&host, 0, sizeof(host));
-        host.base = w->base;
-        host.up = w->up;
-        host.auditq = srv->auditq;
-        host.registry = srv->metrics;
-        host.metrics = w->metrics;
-        host.worker_id = w->id;
-        host.nworkers = srv->nworkers;
-        host.pid = srv->pid;
-        host.ctx = w;
-        host.gen = host_gen;
-        host.draining = host_draining;
-        host.idle = host_idle;
-        if (adp_api_new(&host, &w->api, err) != XR_OK)
-            return err ? err->code : XR_ENOMEM;
-    }
     /* Wake-ups from the main thread (reload, drain) go first. */
     event_priority_set(w->wake, 0);
-    evhttp_set_max_body_size(w->http, (ev_ssize_t)cfg->api.max_body_bytes);
-    evhttp_set_max_headers_size(w->http, (ev_ssize_t)cfg->api.max_header_bytes);
-    tv.tv_sec = (time_t)(cfg->api.read_timeout_ms / 1000);
-    tv.tv_usec = (suseconds_t)((cfg->api.read_timeout_ms % 1000) * 1000);
-    evhttp_set_timeout_tv(w->http, &tv);
-    evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
-    /* An oversized body is read and discarded, then answered 413: closing
-     * at once would reset a client that is still sending, which it sees as
-     * a network error instead of a clear answer. */
-    evhttp_set_flags(w->http, EVHTTP_SERVER_LINGERING_CLOSE);
-    evhttp_set_default_content_type(w->http, "application/json");
-    evhttp_set_bevcb(w->http, bev_new, w);
-    evhttp_set_gencb(w->http, adp_api_handle, w->api);
-    if (srv->tcp_fds[w->id] >= 0) {
-        w->bound[0] =
-            evhttp_accept_socket_with_handle(w->http, srv->tcp_fds[w->id]);
-        if (!w->bound[0])
-            return xr_error_set(err, XR_EIO, "io_error", "",
-                                "cannot accept on the TCP listener");
-        srv->tcp_fds[w->id] = -1; /* evhttp closes it */
+    conns_limits(w, cfg, &lim);
+    rc = adp_conns_new(w->base, &lim, w->metrics, on_conns_pause, w, &w->conns,
+                       err);
+    if (rc == XR_OK)
+        rc = adp_upstream_new(w->base, share(w, cfg->ss.max_connections),
+                              w->metrics, &w->up, err);
+    if (rc == XR_OK)
+        rc = worker_api(srv, w, err);
+    if (rc == XR_OK && srv->tcp_fds[w->id] >= 0) {
+        rc = listener_setup(w, ADP_LISTENER_TCP, srv->tcp_fds[w->id], err);
+        srv->tcp_fds[w->id] = -1; /* evhttp owns (or closed) it */
     }
-    if (srv->unix_fd >= 0) {
+    if (rc == XR_OK && srv->unix_fd >= 0) {
         int fd = dup(srv->unix_fd);
-        if (fd < 0 ||
-            !(w->bound[1] = evhttp_accept_socket_with_handle(w->http, fd))) {
-            if (fd >= 0)
-                close(fd);
-            return xr_error_set(err, XR_EIO, "io_error", "",
-                                "cannot accept on the UNIX socket");
-        }
+        if (fd < 0)
+            return xr_error_set_errno(err, XR_EIO, errno, "io_error", "",
+                                      "dup of the UNIX socket");
+        rc = listener_setup(w, ADP_LISTENER_UNIX, fd, err);
     }
-    for (size_t i = 0; i < 2; i++) {
-        if (w->bound[i])
-            evconnlistener_set_error_cb(
-                evhttp_bound_socket_get_listener(w->bound[i]), on_accept_error);
-    }
-    w->accepting = true;
-    return XR_OK;
+    w->accepting = rc == XR_OK;
+    return rc;
 }
 
 static void worker_cleanup(struct adp_worker *w)
 {
-    if (w->http)
-        evhttp_free(w->http);
+    /* evhttp first: closing its connections calls into conns. */
+    for (unsigned i = 0; i < ADP_LISTENERS; i++) {
+        if (w->lis[i].http)
+            evhttp_free(w->lis[i].http);
+    }
+    adp_conns_free(w->conns);
     adp_api_free(w->api);
     adp_upstream_free(w->up);
     if (w->wake)
@@ -669,9 +687,6 @@ int adp_server_run(const char *config_path, const char *ready_file)
         adp_log_err("libevent has no pthread support");
         goto out;
     }
-    if (conn_ex_index < 0)
-        conn_ex_index =
-            SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_ssl_freed);
     if (adp_curlev_global_init(&err) != XR_OK) {
         adp_log_err("%s", err.msg);
         goto out;
