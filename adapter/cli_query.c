@@ -361,6 +361,21 @@ static void print_error_line(const char *what, const struct xr_error *err)
             err->reason && err->reason[0] ? "]" : "");
 }
 
+/* Input refused before a query exists: the same JSON as a rejected
+ * verdict, and the reason on stderr. */
+static void print_rejected(const char *what, const struct xr_error *err)
+{
+    json_t *o = json_object();
+
+    print_error_line(what, err);
+    if (!o)
+        return;
+    json_object_set_new(o, "status", json_string("rejected"));
+    json_object_set_new(o, "error", adp_error_json(err));
+    (void)adp_json_print(o);
+    json_decref(o);
+}
+
 /* The pieces of one run that need cleaning up. */
 struct parts {
     struct adp_config *cfg;
@@ -386,10 +401,10 @@ static bool make_query(const struct query_args *a, struct parts *p,
                        &err) != XR_OK ||
         adp_query_text(ADP_TEXT_PURPOSE, a->issue, CLI_TEXT_MAX, &p->issue,
                        &err) != XR_OK) {
-        print_error_line(err.field[0] && !strcmp(err.field, "end_user")
-                             ? "--user-id"
-                             : "--issue",
-                         &err);
+        print_rejected(err.field[0] && !strcmp(err.field, "end_user")
+                           ? "--user-id"
+                           : "--issue",
+                       &err);
         return false;
     }
     memset(&vp, 0, sizeof(vp));
@@ -401,7 +416,7 @@ static bool make_query(const struct query_args *a, struct parts *p,
     vp.cred = &cred; /* its strings live in cfg */
     vp.follow_passivated = cfg->vtj.follow_passivated;
     if (vtj_call_new(&vp, &run->call, &err) != XR_OK) {
-        print_error_line("invalid query", &err);
+        print_rejected("invalid query", &err);
         return false;
     }
     snprintf(p->caller, sizeof(p->caller), "cli:uid=%u(%.64s)",

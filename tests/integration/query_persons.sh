@@ -54,6 +54,22 @@ then
 else
     it_log "ok: message log has $id"
 fi
+# One rule for caller texts: surrounding white space is trimmed before the
+# request is built (and compared so in the echo), control characters are
+# refused before anything is sent.
+QOUT=$("$VAYLA" query person 150380-903V --user-id ' it-user-1 ' \
+    --issue 'trail ' -c "$ENV/vayla.conf" 2>"$IT_DIR/query.err")
+QRC=$?
+it_expect "--issue with a trailing space" 0 '"outcome":"found"'
+QOUT=$("$VAYLA" query person 150380-903V --user-id it-user-1 \
+    --issue "$(printf 'a\tb')" -c "$ENV/vayla.conf" 2>"$IT_DIR/query.err")
+QRC=$?
+it_expect "--issue with a TAB" 1 '"code":"invalid_purpose"'
+QOUT=$("$VAYLA" query person 150380-903V --user-id ' ' --issue x \
+    -c "$ENV/vayla.conf" 2>"$IT_DIR/query.err")
+QRC=$?
+it_expect "--user-id of white space only" 1
+
 n=$(ls "$ENV/messagelog" | grep -c '\.request\.xml$')
 [ "$n" -ge 11 ] || it_fail "message log directory has $n requests, expected >= 11"
 
