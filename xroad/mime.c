@@ -374,10 +374,13 @@ enum xr_status xr__soap_open(const char *content_type, const uint8_t *buf,
                          ct.media);
         goto fail;
     }
-    /* UTF-8 is libxml2's default; only pass other charsets on. */
-    if (encoding &&
-        (!strcasecmp(encoding, "utf-8") || !strcasecmp(encoding, "utf8")))
-        encoding = NULL;
+    /*
+     * The charset comes from HTTP, UTF-8 when none is given (PR-MESS
+     * 2.6): it overrides an XML declaration that says otherwise, as the
+     * security server reads the message.
+     */
+    if (!encoding)
+        encoding = "UTF-8";
     if (out->soap_len == 0) {
         rc = xr_error_set(err, XR_EPROTO, "invalid_soap", "",
                           "empty SOAP message");

@@ -68,6 +68,8 @@ void xr__limits_resolve(struct xr_limits *lim)
         lim->max_nodes = XR_LIMIT_NODES_DEFAULT;
     if (lim->max_parts == 0)
         lim->max_parts = XR_LIMIT_PARTS_DEFAULT;
+    if (lim->max_attrs == 0)
+        lim->max_attrs = XR_LIMIT_ATTRS_DEFAULT;
 }
 
 void xr__sha512_b64(const uint8_t *data, size_t len, char *out, size_t size)

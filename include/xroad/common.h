@@ -30,12 +30,15 @@ struct xr_limits {
     unsigned max_depth; /* element nesting */
     size_t max_nodes;   /* elements + attributes + text nodes */
     unsigned max_parts; /* MIME parts in a multipart body */
+    unsigned max_attrs; /* attributes (and namespace declarations) of one
+                           element */
 };
 
 #define XR_LIMIT_BYTES_DEFAULT (16u * 1024u * 1024u)
 #define XR_LIMIT_DEPTH_DEFAULT 64u
 #define XR_LIMIT_NODES_DEFAULT 200000u
 #define XR_LIMIT_PARTS_DEFAULT 32u
+#define XR_LIMIT_ATTRS_DEFAULT 256u
 
 #ifdef __cplusplus
 }

@@ -619,6 +619,102 @@ static void test_iso_8859_1_charset(void **state)
     xr_request_free(req);
 }
 
+/* An XML declaration that contradicts the HTTP charset loses: UTF-8 bytes
+ * declared ISO-8859-1 read as UTF-8 when HTTP says UTF-8 or says nothing
+ * (the security server reads them so; no mojibake). */
+static void test_declaration_loses_to_http_charset(void **state)
+{
+    struct fixture *f = *state;
+    struct xr_response *resp = NULL;
+    struct xr_error err;
+    const char *cts[] = {"text/xml; charset=UTF-8", "text/xml", NULL};
+    size_t len, len2, len3;
+    char *text, *t2, *t3;
+    xmlChar *content;
+
+    snprintf(f->m.body, sizeof(f->m.body),
+             "<" XRT_SERVICE_CODE "Response>BODY</" XRT_SERVICE_CODE
+             "Response>");
+    text = xrt_msg_render(&f->m, &len);
+    t2 = xrt_replace(text, len, "encoding=\"UTF-8\"", "encoding=\"ISO-8859-1\"",
+                     &len2);
+    t3 =
+        xrt_replace(t2, len2, "BODY", "Hakuperusteella ei l\xc3\xb6ydy", &len3);
+    for (size_t i = 0; i < sizeof(cts) / sizeof(cts[0]); i++) {
+        XRT_ASSERT_OK(xr_response_check(f->req, cts[i], (const uint8_t *)t3,
+                                        len3, NULL, &resp, &err),
+                      err);
+        content = xmlNodeGetContent(xr_response_body(resp));
+        assert_string_equal((const char *)content,
+                            "Hakuperusteella ei l\xc3\xb6ydy");
+        xmlFree(content);
+        xr_response_free(resp);
+        resp = NULL;
+    }
+    free(t3);
+    free(t2);
+    free(text);
+}
+
+/*
+ * libxml2 compares each attribute with every earlier one of its element
+ * (quadratic) before any SAX hook runs: attributes are counted in the
+ * bytes first. 100,000 on one element (seconds of CPU before the cap)
+ * and many elements with many each are refused as too large.
+ */
+static void test_attribute_flood(void **state)
+{
+    struct fixture *f = *state;
+    struct xrt_buf b = {0};
+    struct xr_response *resp = NULL;
+    struct xr_error err;
+    size_t len;
+    char *text;
+
+    xrt_buf_adds(&b, "<" XRT_SERVICE_CODE "Response");
+    for (int i = 0; i < 100000; i++)
+        xrt_buf_addf(&b, " a%d='v>'", i);
+    xrt_buf_adds(&b, "/>");
+    f->m.body_dyn = b.p;
+    text = xrt_msg_render(&f->m, &len);
+    EXPECT_EVERYWHERE(f, text, len, NULL, "too_large");
+    free(text);
+    xrt_buf_free(&b);
+    /* 256 per element is the default cap: 256 pass, 257 do not. */
+    for (int n = 256; n <= 257; n++) {
+        xrt_buf_adds(&b, "<" XRT_SERVICE_CODE "Response");
+        for (int i = 0; i < n; i++)
+            xrt_buf_addf(&b, " a%d=\"=\"", i);
+        xrt_buf_adds(&b, "/>");
+        f->m.body_dyn = b.p;
+        text = xrt_msg_render(&f->m, &len);
+        if (n == 256) {
+            XRT_ASSERT_OK(xr_response_check(f->req, NULL, (const uint8_t *)text,
+                                            len, NULL, &resp, &err),
+                          err);
+            xr_response_free(resp);
+            resp = NULL;
+        } else {
+            EXPECT_EVERYWHERE(f, text, len, NULL, "too_large");
+        }
+        free(text);
+        xrt_buf_free(&b);
+    }
+    /* Equal signs in comments, CDATA and text are not attributes. */
+    xrt_buf_adds(&b, "<" XRT_SERVICE_CODE "Response>");
+    xrt_buf_repeat(&b, "<!-- = = = --><![CDATA[= =]]>a=b", 100);
+    xrt_buf_adds(&b, "</" XRT_SERVICE_CODE "Response>");
+    f->m.body_dyn = b.p;
+    text = xrt_msg_render(&f->m, &len);
+    XRT_ASSERT_OK(xr_response_check(f->req, NULL, (const uint8_t *)text, len,
+                                    NULL, &resp, &err),
+                  err);
+    xr_response_free(resp);
+    free(text);
+    xrt_buf_free(&b);
+    f->m.body_dyn = NULL;
+}
+
 static void test_long_request_hash(void **state)
 {
     struct fixture *f = *state;
@@ -676,6 +772,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_encoding_silent, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_declaration_loses_to_http_charset,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_attribute_flood, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_request_hash, setup,
                                         teardown),
     };
