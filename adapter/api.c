@@ -385,6 +385,17 @@ static enum xr_status audit_outcome(void *ctx, struct adp_query *q,
     return rc;
 }
 
+static void audit_close(void *ctx, const struct adp_audit_outcome *o)
+{
+    struct adp_api *api = ctx;
+    struct xr_error err;
+
+    if (adp_auditq_outcome(api->host.auditq, o,
+                           adp_mono_ms() + API_OUTCOME_WAIT_MS, NULL, NULL,
+                           &err) != XR_OK)
+        adp_log_err("cannot close a failed intent: %s", err.msg);
+}
+
 /* ---- authentication ----------------------------------------------------- */
 
 static X509 *peer_cert(struct evhttp_request *http)
@@ -1032,6 +1043,7 @@ enum xr_status adp_api_new(const struct adp_api_host *host,
     api->audit.ctx = api;
     api->audit.intent = audit_intent;
     api->audit.outcome = audit_outcome;
+    api->audit.close = audit_close;
     rc = adp_auditq_sink_init(&api->sink, host->base, on_audit, api, err);
     if (rc != XR_OK) {
         free(api);

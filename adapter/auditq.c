@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -54,6 +56,10 @@ struct adp_auditq {
     struct adp_metrics_shard *metrics;
     struct adp_auditq_item *w_head; /* appended, waiting to be durable */
     struct adp_auditq_item *w_tail;
+    char *path; /* the store's path */
+    dev_t dev;  /* the file it named when opened */
+    ino_t ino;
+    bool gone; /* the path no longer names that file */
 };
 
 /* ---- copying a record into one allocation ------------------------------ */
@@ -113,6 +119,10 @@ static void deliver(struct adp_auditq_item *it, bool ok, const char *msg)
 {
     struct adp_auditq_sink *s = it->sink;
 
+    if (!s) {
+        free(it); /* submitted without a completion */
+        return;
+    }
     it->next = NULL;
     it->ok = ok;
     snprintf(it->msg, sizeof(it->msg), "%s", msg ? msg : "");
@@ -208,14 +218,46 @@ static void append_all(struct adp_auditq *q, struct adp_auditq_item *list)
     }
 }
 
+/*
+ * The path must still name the file the store was opened on: a deleted or
+ * replaced store would take records nobody can ever read. Then every
+ * waiting record is refused at once and nothing more is written (until a
+ * restart opens the store again).
+ */
+static bool store_gone(struct adp_auditq *q)
+{
+    struct stat st;
+    struct adp_auditq_item *it;
+
+    if (!q->gone) {
+        if (stat(q->path, &st) == 0 && st.st_dev == q->dev &&
+            st.st_ino == q->ino && st.st_nlink > 0)
+            return false;
+        q->gone = true;
+        atomic_store(&q->healthy, false);
+        adp_log_err("audit store %s was deleted or replaced under the "
+                    "daemon: no query is answered until vayla is restarted",
+                    q->path);
+    }
+    while ((it = q->w_head) != NULL) {
+        q->w_head = it->next;
+        deliver(it, false, "the audit store file was deleted or replaced");
+    }
+    q->w_tail = NULL;
+    return true;
+}
+
 /* Commit; deliver what became durable, or what waited too long. */
 static bool commit(struct adp_auditq *q)
 {
     struct xr_error err;
     int64_t t0 = adp_mono_us();
-    enum xr_status rc = adp_audit_commit(q->a, &err);
+    enum xr_status rc;
     struct adp_auditq_item **pp, *it;
 
+    if (store_gone(q))
+        return false;
+    rc = adp_audit_commit(q->a, &err);
     if (q->metrics)
         adp_metrics_audit_commit(q->metrics, (uint64_t)(adp_mono_us() - t0));
     if (rc == XR_OK) {
@@ -329,6 +371,17 @@ enum xr_status adp_auditq_new(const char *path,
     rc = adp_audit_open(path, NULL, &q->a, err);
     if (rc != XR_OK)
         goto fail;
+    {
+        struct stat st;
+        q->path = strdup(path);
+        if (!q->path || stat(path, &st) != 0) {
+            rc = xr_error_set_errno(err, XR_EIO, errno, "io_error", "",
+                                    "audit store %s", path);
+            goto fail;
+        }
+        q->dev = st.st_dev;
+        q->ino = st.st_ino;
+    }
     if (pthread_create(&q->thread, NULL, writer, q) != 0) {
         rc = xr_error_set(err, XR_EIO, "io_error", "",
                           "cannot start the audit writer thread");
@@ -368,6 +421,7 @@ void adp_auditq_free(struct adp_auditq *q)
         adp_log_err("audit store: %zu records could not be committed",
                     adp_audit_pending(q->a));
     adp_audit_close(q->a);
+    free(q->path);
     pthread_cond_destroy(&q->cond);
     pthread_mutex_destroy(&q->lock);
     free(q);

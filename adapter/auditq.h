@@ -76,8 +76,10 @@ void adp_auditq_free(struct adp_auditq *q);
 /*
  * Submit an intent or an outcome (copied: everything `in` points to may
  * be freed after the call). deadline_ms: monotonic ms after which a
- * failing store reports the item as failed. Returns XR_ENOMEM only; then
- * nothing was submitted and no completion will come.
+ * failing store reports the item as failed. sink NULL: no completion at
+ * all (the record is still appended and committed with its batch).
+ * Returns XR_ENOMEM only; then nothing was submitted and no completion
+ * will come.
  * Thread-safety: any worker thread.
  */
 XR_NODISCARD enum xr_status adp_auditq_intent(struct adp_auditq *q,

@@ -258,6 +258,22 @@ static enum xr_status audit_outcome(void *ctx, struct adp_query *q,
                         err);
 }
 
+/* The intent did not commit: the process ends with it pending (discarded
+ * on close) unless a retry commits it, and then its not_sent outcome too. */
+static void audit_close(void *ctx, const struct adp_audit_outcome *o)
+{
+    struct run *run = ctx;
+    uint64_t ticket = 0;
+    struct xr_error err;
+
+    if (adp_audit_outcome(run->audit, o, &ticket, &err) != XR_OK ||
+        adp_audit_commit(run->audit, &err) != XR_OK)
+        fprintf(stderr,
+                "vayla: audit store: the failed intent stays "
+                "uncommitted (%s)\n",
+                err.msg);
+}
+
 /* ---- arguments -----------------------------------------------------------
  */
 
@@ -464,7 +480,8 @@ int cli_query(int argc, char **argv)
     struct query_args a;
     struct parts p;
     struct run run;
-    struct adp_query_audit audit = {&run, audit_intent, audit_outcome};
+    struct adp_query_audit audit = {&run, audit_intent, audit_outcome,
+                                    audit_close};
     struct xr_error err;
     int rc;
 

@@ -89,7 +89,8 @@ enum xr_status adp_query_new(const struct adp_query_params *p,
 
     *out = NULL;
     if (!p->svc || !p->call || !p->client || !p->service || !p->user_id ||
-        !p->issue || !p->caller || !p->ss || !p->net || !p->done)
+        !p->issue || !p->caller || !p->ss || !p->net || !p->done ||
+        (p->audit && !p->audit->close))
         return xr_error_set(err, XR_EINVAL, "invalid_argument", "",
                             "adp_query_new: a required parameter is missing");
     q = calloc(1, sizeof(*q));
@@ -524,6 +525,19 @@ void adp_query_on_exchange(struct adp_query *q,
     run(q);
 }
 
+/* An intent that did not become durable is closed by a "not_sent"
+ * outcome, in case the store commits the intent later. */
+static void close_intent(struct adp_query *q)
+{
+    struct adp_audit_outcome o;
+
+    memset(&o, 0, sizeof(o));
+    o.time_ms = adp_audit_now_ms();
+    o.message_id = xr_request_id(q->req);
+    o.result_class = "not_sent";
+    q->p.audit->close(q->p.audit->ctx, &o);
+}
+
 void adp_query_on_durable(struct adp_query *q, bool ok, const char *msg)
 {
     bool intent = q->st == S_WAIT_INTENT;
@@ -538,6 +552,8 @@ void adp_query_on_durable(struct adp_query *q, bool ok, const char *msg)
                      msg ? msg : "the audit store failed");
         /* After a failed intent nothing is sent; after a failed outcome
          * the answer is withheld. */
+        if (intent)
+            close_intent(q);
         verdict(q, ADP_VERDICT_AUDIT, "audit_unavailable");
         q->st = S_FINISH;
     }

@@ -152,6 +152,14 @@ struct adp_query_audit {
     XR_NODISCARD enum xr_status (*outcome)(void *ctx, struct adp_query *q,
                                            const struct adp_audit_outcome *o,
                                            struct xr_error *err);
+    /*
+     * Record an outcome without waiting and without a completion: the
+     * "not_sent" outcome that closes an intent whose commit failed. The
+     * store may still commit that intent later (it stays in its batch);
+     * with this outcome next to it, it can never look like a query that
+     * may have reached the service.
+     */
+    void (*close)(void *ctx, const struct adp_audit_outcome *o);
 };
 
 /*

@@ -134,6 +134,7 @@ struct fake_audit {
     char classes[4][64];        /* result_class of each outcome */
     bool response_digest[4];    /* the outcome carried a response hash */
     char subjects[4][16];
+    unsigned closes;           /* outcomes recorded without waiting */
     struct adp_query *pending; /* a later completion to deliver */
     bool pending_ok;
 };
@@ -233,6 +234,15 @@ static enum xr_status audit_outcome(void *ctx, struct adp_query *q,
     return audit_submit(a, q, a->outcome_ok, err);
 }
 
+static void audit_close(void *ctx, const struct adp_audit_outcome *o)
+{
+    struct fake_audit *a = ctx;
+
+    snprintf(a->classes[a->outcomes % 4], 64, "%s", o->result_class);
+    a->outcomes++;
+    a->closes++;
+}
+
 /* Deliver a later audit completion. */
 static void audit_deliver(struct fake_audit *a)
 {
@@ -283,8 +293,8 @@ static void world_init(struct world *w, bool with_audit)
     w->net.audit = with_audit ? &w->audit : NULL;
     w->net_if =
         (struct adp_query_net){&w->net, net_acquire, net_exchange, net_release};
-    w->audit_if =
-        (struct adp_query_audit){&w->audit, audit_intent, audit_outcome};
+    w->audit_if = (struct adp_query_audit){&w->audit, audit_intent,
+                                           audit_outcome, audit_close};
     w->ss.max_response_bytes = 1u << 20;
     XRT_ASSERT_OK(xr_id_parse_client(XRT_CLIENT, &w->client, &err), err);
     XRT_ASSERT_OK(xr_id_parse_service(XRT_SERVICE, &w->service, &err), err);
@@ -617,6 +627,9 @@ static void test_audit_failures(void **state)
     assert_false(w.v.sent);
     assert_string_equal(w.v.err.msg, "later");
     assert_int_equal(w.net.exchanges, 0);
+    /* The intent may still be committed later: it is closed. */
+    assert_int_equal(w.audit.closes, 1);
+    assert_string_equal(w.audit.classes[0], "not_sent");
     world_free(&w);
     /* The outcome's commit fails: the answer is withheld. */
     world_init(&w, true);
