@@ -34,6 +34,7 @@
 /* Bytes of a static path in the tables. */
 #define PATH_MAX_BYTES 96u
 
+/* What vtj_decode() hands out (opaque in vtj.h). */
 struct vtj_result {
     enum vtj_outcome outcome;
     bool from_fault; /* the code came from response/faultCode */
@@ -64,7 +65,7 @@ void vtj__apply_code(struct vtj_result *r, const struct code_map *m);
 /* Whether an answer with this outcome may carry person data. */
 bool vtj__outcome_has_person(enum vtj_outcome o);
 /*
- * Cut code to RETURN_CODE_MAX bytes and replace anything but printable
+ * Cut code to RETURN_CODE_MAX (32) bytes and replace anything but printable
  * ASCII with '?': return codes are short ASCII, anything else is kept only
  * in this form.
  */
