@@ -150,6 +150,120 @@ static bool word_in(const char *list, const char *name)
     return false;
 }
 
+/* --subject: the identifier, or "-" to read it from stdin (out of shell
+ * history and ps). */
+static int set_subject(struct audit_opts *o, const char *arg)
+{
+    size_t n;
+
+    o->filter.subject = arg;
+    if (strcmp(arg, "-") != 0)
+        return ADP_EXIT_OK;
+    if (!fgets(o->subject_buf, sizeof(o->subject_buf), stdin)) {
+        fprintf(stderr, "vayla: audit: --subject -: nothing on "
+                        "standard input\n");
+        return ADP_EXIT_USAGE;
+    }
+    n = strcspn(o->subject_buf, "\r\n");
+    o->subject_buf[n] = '\0';
+    o->filter.subject = o->subject_buf;
+    return ADP_EXIT_OK;
+}
+
+/*
+ * Apply option c (argument: optarg) to o. *name is the option's name for
+ * the check that the subcommand has it; NULL for -c and --db, which every
+ * subcommand has. Returns ADP_EXIT_OK, or the exit status to return
+ * (-1 after --help).
+ */
+static int apply_opt(int c, struct audit_opts *o, const char **name)
+{
+    uint64_t v;
+
+    *name = NULL;
+    switch (c) {
+    case 'c':
+        o->config = optarg;
+        return ADP_EXIT_OK;
+    case OPT_DB:
+        o->db = optarg;
+        return ADP_EXIT_OK;
+    case 'h':
+        usage(stdout);
+        return -1;
+    case OPT_JSON:
+        *name = "json";
+        o->json = true;
+        return ADP_EXIT_OK;
+    case OPT_SUBJECT:
+        *name = "subject";
+        return set_subject(o, optarg);
+    case OPT_END_USER:
+        *name = "end-user";
+        o->filter.end_user = optarg;
+        return ADP_EXIT_OK;
+    case OPT_CALLER:
+        *name = "caller";
+        o->filter.caller = optarg;
+        return ADP_EXIT_OK;
+    case OPT_MESSAGE_ID:
+        *name = "message-id";
+        o->filter.message_id = optarg;
+        return ADP_EXIT_OK;
+    case OPT_FROM:
+        *name = "from";
+        o->filter.has_from = true;
+        if (!adp_audit_time_parse(optarg, &o->filter.from_ms)) {
+            fprintf(stderr, "vayla: audit: --from: not a date or RFC "
+                            "3339 time\n");
+            return ADP_EXIT_USAGE;
+        }
+        return ADP_EXIT_OK;
+    case OPT_TO:
+        *name = "to";
+        o->filter.has_to = true;
+        if (!adp_audit_time_parse(optarg, &o->filter.to_ms)) {
+            fprintf(stderr, "vayla: audit: --to: not a date or RFC 3339 "
+                            "time\n");
+            return ADP_EXIT_USAGE;
+        }
+        return ADP_EXIT_OK;
+    case OPT_LIMIT:
+        *name = "limit";
+        if (!parse_u64(optarg, 1, INT64_MAX, &o->filter.limit)) {
+            fprintf(stderr, "vayla: audit: --limit: not a positive "
+                            "number\n");
+            return ADP_EXIT_USAGE;
+        }
+        return ADP_EXIT_OK;
+    case OPT_ANCHOR:
+        *name = "anchor";
+        o->has_anchor = true;
+        if (!parse_anchor(optarg, &o->anchor)) {
+            fprintf(stderr, "vayla: audit: --anchor: expected SEQ:HASH "
+                            "(64 hex digits), as printed by verify\n");
+            return ADP_EXIT_USAGE;
+        }
+        return ADP_EXIT_OK;
+    case OPT_RETENTION:
+        *name = "retention-days";
+        if (!parse_u64(optarg, 1, RETENTION_MAX_DAYS, &v)) {
+            fprintf(stderr, "vayla: audit: --retention-days: 1..%u\n",
+                    RETENTION_MAX_DAYS);
+            return ADP_EXIT_USAGE;
+        }
+        o->retention_days = (unsigned)v;
+        return ADP_EXIT_OK;
+    case OPT_FORCE:
+        *name = "force";
+        o->force = true;
+        return ADP_EXIT_OK;
+    default:
+        usage(stderr);
+        return ADP_EXIT_USAGE;
+    }
+}
+
 /*
  * Parse the options of one subcommand. Returns ADP_EXIT_OK, or the exit
  * status to return (usage error, or --help which returns -1 as "done").
@@ -173,110 +287,19 @@ static int parse_opts(int argc, char **argv, const char *allowed,
         {"force", no_argument, NULL, OPT_FORCE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    uint64_t v;
     int c;
 
     memset(o, 0, sizeof(*o));
     optind = 1;
     opterr = 1;
     while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-        const char *name = NULL;
-        switch (c) {
-        case 'c':
-            o->config = optarg;
-            continue;
-        case OPT_DB:
-            o->db = optarg;
-            continue;
-        case 'h':
-            usage(stdout);
-            return -1;
-        case OPT_JSON:
-            name = "json";
-            o->json = true;
-            break;
-        case OPT_SUBJECT:
-            name = "subject";
-            o->filter.subject = optarg;
-            /* "-": read it from stdin, out of shell history and ps. */
-            if (!strcmp(optarg, "-")) {
-                size_t n;
-                if (!fgets(o->subject_buf, sizeof(o->subject_buf), stdin)) {
-                    fprintf(stderr, "vayla: audit: --subject -: nothing on "
-                                    "standard input\n");
-                    return ADP_EXIT_USAGE;
-                }
-                n = strcspn(o->subject_buf, "\r\n");
-                o->subject_buf[n] = '\0';
-                o->filter.subject = o->subject_buf;
-            }
-            break;
-        case OPT_END_USER:
-            name = "end-user";
-            o->filter.end_user = optarg;
-            break;
-        case OPT_CALLER:
-            name = "caller";
-            o->filter.caller = optarg;
-            break;
-        case OPT_MESSAGE_ID:
-            name = "message-id";
-            o->filter.message_id = optarg;
-            break;
-        case OPT_FROM:
-            name = "from";
-            o->filter.has_from = true;
-            if (!adp_audit_time_parse(optarg, &o->filter.from_ms)) {
-                fprintf(stderr, "vayla: audit: --from: not a date or RFC "
-                                "3339 time\n");
-                return ADP_EXIT_USAGE;
-            }
-            break;
-        case OPT_TO:
-            name = "to";
-            o->filter.has_to = true;
-            if (!adp_audit_time_parse(optarg, &o->filter.to_ms)) {
-                fprintf(stderr, "vayla: audit: --to: not a date or RFC 3339 "
-                                "time\n");
-                return ADP_EXIT_USAGE;
-            }
-            break;
-        case OPT_LIMIT:
-            name = "limit";
-            if (!parse_u64(optarg, 1, INT64_MAX, &o->filter.limit)) {
-                fprintf(stderr, "vayla: audit: --limit: not a positive "
-                                "number\n");
-                return ADP_EXIT_USAGE;
-            }
-            break;
-        case OPT_ANCHOR:
-            name = "anchor";
-            o->has_anchor = true;
-            if (!parse_anchor(optarg, &o->anchor)) {
-                fprintf(stderr, "vayla: audit: --anchor: expected SEQ:HASH "
-                                "(64 hex digits), as printed by verify\n");
-                return ADP_EXIT_USAGE;
-            }
-            break;
-        case OPT_RETENTION:
-            name = "retention-days";
-            if (!parse_u64(optarg, 1, RETENTION_MAX_DAYS, &v)) {
-                fprintf(stderr, "vayla: audit: --retention-days: 1..%u\n",
-                        RETENTION_MAX_DAYS);
-                return ADP_EXIT_USAGE;
-            }
-            o->retention_days = (unsigned)v;
-            break;
-        case OPT_FORCE:
-            name = "force";
-            o->force = true;
-            break;
-        default:
-            usage(stderr);
-            return ADP_EXIT_USAGE;
-        }
+        const char *name;
+        int rc = apply_opt(c, o, &name);
+
+        if (rc != ADP_EXIT_OK)
+            return rc;
         /* Each subcommand accepts only its own options. */
-        if (!word_in(allowed, name)) {
+        if (name && !word_in(allowed, name)) {
             fprintf(stderr,
                     "vayla: audit %s: --%s is not an option of "
                     "this command\n",
