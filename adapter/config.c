@@ -90,6 +90,12 @@ static const struct key_def keys[] = {
      false},
     {"listen", "require_client_cert", KT_BOOL, OFF(listen.require_client_cert),
      NO_HAS, 0, 0, false},
+    {"listen", "client_crl", KT_PATH, OFF(listen.client_crl), NO_HAS, 0, 0,
+     false},
+    {"listen", "tls_ciphers", KT_TEXT, OFF(listen.tls_ciphers), NO_HAS, 0, 0,
+     false},
+    {"listen", "tls_ciphersuites", KT_TEXT, OFF(listen.tls_ciphersuites),
+     NO_HAS, 0, 0, false},
 
     {"api", "threads", KT_UINT, OFF(api.threads), NO_HAS, 0, 64, false},
     {"api", "max_connections", KT_UINT, OFF(api.max_connections), NO_HAS, 1,
@@ -634,6 +640,9 @@ void adp_config_free(struct adp_config *cfg)
     free(cfg->listen.tls_cert);
     free(cfg->listen.tls_key);
     free(cfg->listen.client_ca);
+    free(cfg->listen.client_crl);
+    free(cfg->listen.tls_ciphers);
+    free(cfg->listen.tls_ciphersuites);
     for (size_t i = 0; cfg->callers_ready && i < cfg->ncallers; i++)
         adp_rate_cleanup(&cfg->callers[i].rate);
     if (cfg->callers)

@@ -46,16 +46,23 @@
 #define ADP_PIN_SHA256_LEN 32u /* bytes of a SHA-256 fingerprint */
 
 /* Daemon defaults ([listen], [api]). */
-#define ADP_CONFIG_LISTEN_PORT_DEFAULT          8480u
-#define ADP_CONFIG_UNIX_MODE_DEFAULT            0660u
-#define ADP_CONFIG_MAX_CONNECTIONS_DEFAULT      1024u
-#define ADP_CONFIG_MAX_IN_FLIGHT_DEFAULT        4096u
-#define ADP_CONFIG_RETRY_AFTER_S_DEFAULT        1u
-#define ADP_CONFIG_DRAIN_TIMEOUT_MS_DEFAULT     30000u
-#define ADP_CONFIG_MAX_BODY_BYTES_DEFAULT       65536u
-#define ADP_CONFIG_MAX_HEADER_BYTES_DEFAULT     16384u
-#define ADP_CONFIG_READ_TIMEOUT_MS_DEFAULT      30000u
-#define ADP_CONFIG_MAX_PENDING_DEFAULT          512u /* connections not serving */
+#define ADP_CONFIG_LISTEN_PORT_DEFAULT      8480u
+#define ADP_CONFIG_UNIX_MODE_DEFAULT        0660u
+#define ADP_CONFIG_MAX_CONNECTIONS_DEFAULT  1024u
+#define ADP_CONFIG_MAX_IN_FLIGHT_DEFAULT    4096u
+#define ADP_CONFIG_RETRY_AFTER_S_DEFAULT    1u
+#define ADP_CONFIG_DRAIN_TIMEOUT_MS_DEFAULT 30000u
+#define ADP_CONFIG_MAX_BODY_BYTES_DEFAULT   65536u
+#define ADP_CONFIG_MAX_HEADER_BYTES_DEFAULT 16384u
+#define ADP_CONFIG_READ_TIMEOUT_MS_DEFAULT  30000u
+#define ADP_CONFIG_MAX_PENDING_DEFAULT      512u /* connections not serving */
+/* Mozilla's "intermediate" TLS 1.2 suites: AEAD with forward secrecy. */
+#define ADP_CONFIG_TLS_CIPHERS_DEFAULT                           \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:" \
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:"       \
+    "DHE-RSA-CHACHA20-POLY1305"
 #define ADP_CONFIG_MAX_PER_PEER_DEFAULT         128u
 #define ADP_CONFIG_REQUEST_TIMEOUT_MS_DEFAULT   10000u
 #define ADP_CONFIG_KEEPALIVE_TIMEOUT_MS_DEFAULT 30000u
@@ -118,6 +125,10 @@ struct adp_config_listen {
     char *tls_key;            /* PEM key (required with tls_cert) */
     char *client_ca;          /* PEM CA for client certificates, or NULL */
     bool require_client_cert; /* default true; needs client_ca */
+    char *client_crl;         /* PEM CRL file or hashed directory, or NULL */
+    char *tls_ciphers;        /* TLS 1.2 suites (OpenSSL list), or NULL =
+                                 ADP_CONFIG_TLS_CIPHERS_DEFAULT */
+    char *tls_ciphersuites;   /* TLS 1.3 suites, or NULL = OpenSSL's */
 };
 
 /* [api]: limits and behaviour of the daemon. */

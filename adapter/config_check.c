@@ -13,6 +13,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include "config_internal.h"
@@ -316,6 +317,50 @@ static void check_vtj(struct parse_state *st)
                             "longer than %d bytes", VTJ_CREDENTIAL_MAX);
 }
 
+/* The first TLS key set in [listen], for a message. */
+static const char *first_tls_key(const struct adp_config_listen *l)
+{
+    if (l->client_crl)
+        return "client_crl";
+    return l->tls_ciphers ? "tls_ciphers" : "tls_ciphersuites";
+}
+
+/* The TLS suites and the CRL of the API listener load in OpenSSL. */
+static void check_listen_tls(struct parse_state *st,
+                             const struct adp_config_listen *l)
+{
+    SSL_CTX *ctx;
+    char why[160];
+
+    if ((l->client_crl || l->tls_ciphers || l->tls_ciphersuites) &&
+        !l->tls_cert)
+        adp__config_problem(st, kline(st, "listen", first_tls_key(l)), "listen",
+                            "TLS settings need tls_cert and tls_key");
+    if (l->client_crl && !l->client_ca)
+        adp__config_problem(st, kline(st, "listen", "client_crl"),
+                            "listen.client_crl", "client_crl needs client_ca");
+    ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        st->oom = true;
+        return;
+    }
+    if (l->tls_ciphers && SSL_CTX_set_cipher_list(ctx, l->tls_ciphers) != 1)
+        adp__config_problem(st, kline(st, "listen", "tls_ciphers"),
+                            "listen.tls_ciphers",
+                            "no cipher suite OpenSSL knows in this list");
+    if (l->tls_ciphersuites &&
+        SSL_CTX_set_ciphersuites(ctx, l->tls_ciphersuites) != 1)
+        adp__config_problem(st, kline(st, "listen", "tls_ciphersuites"),
+                            "listen.tls_ciphersuites",
+                            "not a list of TLS 1.3 suites OpenSSL knows");
+    if (l->client_crl && adp_tls_load_crl(SSL_CTX_get_cert_store(ctx),
+                                          l->client_crl, why, sizeof(why)) != 0)
+        adp__config_problem(st, kline(st, "listen", "client_crl"),
+                            "listen.client_crl", "%s", why);
+    SSL_CTX_free(ctx);
+    ERR_clear_error();
+}
+
 static void check_listen(struct parse_state *st)
 {
     struct adp_config_listen *l = &st->cfg->listen;
@@ -345,6 +390,7 @@ static void check_listen(struct parse_state *st)
     if (l->client_ca)
         check_ca_file(st, l->client_ca, kline(st, "listen", "client_ca"),
                       "listen.client_ca");
+    check_listen_tls(st, l);
 }
 
 static void check_callers(struct parse_state *st)

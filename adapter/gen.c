@@ -7,6 +7,7 @@
 #include <openssl/ssl.h>
 
 #include "gen.h"
+#include "util.h"
 
 struct adp_gen *adp_gen_ref(struct adp_gen *g)
 {
@@ -31,6 +32,7 @@ static SSL_CTX *tls_ctx_new(const struct adp_config_listen *l,
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     unsigned long e;
+    char why[160];
 
     if (!ctx)
         goto fail;
@@ -38,6 +40,15 @@ static SSL_CTX *tls_ctx_new(const struct adp_config_listen *l,
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    /* TLS 1.2: AEAD suites with forward secrecy only (Mozilla
+     * "intermediate"); TLS 1.3 suites are all AEAD. */
+    if (SSL_CTX_set_cipher_list(
+            ctx, l->tls_ciphers ? l->tls_ciphers
+                                : ADP_CONFIG_TLS_CIPHERS_DEFAULT) != 1 ||
+        (l->tls_ciphersuites &&
+         SSL_CTX_set_ciphersuites(ctx, l->tls_ciphersuites) != 1))
+        goto fail;
+    SSL_CTX_set_dh_auto(ctx, 1);
     if (SSL_CTX_use_certificate_chain_file(ctx, l->tls_cert) != 1 ||
         SSL_CTX_use_PrivateKey_file(ctx, l->tls_key, SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(ctx) != 1)
@@ -51,6 +62,15 @@ static SSL_CTX *tls_ctx_new(const struct adp_config_listen *l,
                 (l->require_client_cert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
             NULL);
         SSL_CTX_set_verify_depth(ctx, 4);
+        if (l->client_crl &&
+            adp_tls_load_crl(SSL_CTX_get_cert_store(ctx), l->client_crl, why,
+                             sizeof(why)) != 0) {
+            xr_error_set(err, XR_ECERT, "tls_config", "listen.client_crl", "%s",
+                         why);
+            ERR_clear_error();
+            SSL_CTX_free(ctx);
+            return NULL;
+        }
         /* Session resumption must not skip client authentication. */
         SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"vayla", 5);
     }

@@ -3,9 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
 
 #include "util.h"
 
@@ -141,4 +144,34 @@ int64_t adp_mono_us(void)
 int64_t adp_mono_ms(void)
 {
     return adp_mono_us() / 1000;
+}
+
+int adp_tls_load_crl(X509_STORE *store, const char *path, char *why,
+                     size_t why_size)
+{
+    struct stat st;
+    X509_LOOKUP *lu;
+    int n;
+
+    if (stat(path, &st) != 0) {
+        snprintf(why, why_size, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        lu = X509_STORE_add_lookup(store, X509_LOOKUP_hash_dir());
+        n = lu ? X509_LOOKUP_add_dir(lu, path, X509_FILETYPE_PEM) : 0;
+    } else {
+        lu = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+        n = lu ? X509_load_crl_file(lu, path, X509_FILETYPE_PEM) : 0;
+    }
+    if (n <= 0) {
+        unsigned long e = ERR_peek_last_error();
+        snprintf(why, why_size, "%s: no CRL could be loaded (%s)", path,
+                 e ? ERR_reason_error_string(e) : "empty");
+        ERR_clear_error();
+        return -1;
+    }
+    X509_STORE_set_flags(store,
+                         X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+    return 0;
 }

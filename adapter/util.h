@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/x509_vfy.h>
 #include <xroad/error.h>
 
 /*
@@ -34,5 +35,14 @@ int64_t adp_mono_ms(void);
 
 /* Overwrite then free a secret buffer. Accepts NULL. */
 void adp_secret_free(char *s);
+
+/*
+ * Add the CRLs of `path` (a PEM file, or a directory of PEM files named
+ * by hash as `openssl rehash` makes them) to `store` and turn CRL checks
+ * on for the whole chain. Returns 0, or -1 with the reason in why.
+ * Ownership: store borrowed. Thread-safety: store not shared yet.
+ */
+int adp_tls_load_crl(X509_STORE *store, const char *path, char *why,
+                     size_t why_size);
 
 #endif
