@@ -1,6 +1,6 @@
 /*
  * Audit store: one tamper-evident record of every upstream query, kept for
- * the retention period (VTJ: five years, docs/vtjkysely.md §12). SQLite in
+ * the retention period (VTJ: five years, docs/vtj.md §9). SQLite in
  * WAL mode with synchronous=FULL; schema, hash chain and limits are in
  * docs/audit.md.
  *
@@ -85,7 +85,7 @@ struct adp_audit_intent {
 struct adp_audit_outcome {
     int64_t time_ms;          /* Unix time in ms (UTC); 0 = now */
     const char *message_id;   /* of the intent */
-    const char *result_class; /* classification (docs/vtjkysely.md §6) */
+    const char *result_class; /* classification (docs/vtj.md §4) */
     const char *return_code;  /* service return code, e.g. Paluukoodi */
     const char *fault_code;   /* SOAP/X-Road faultcode */
     const char *fault_origin; /* who failed: e.g. "client", "server" */

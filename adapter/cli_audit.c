@@ -24,7 +24,7 @@
 #include "util.h"
 #include "config.h"
 
-#define RETENTION_VTJ_MIN_DAYS 1826u /* five years (vtjkysely.md §12) */
+#define RETENTION_VTJ_MIN_DAYS 1826u /* five years (docs/vtj.md §9) */
 #define RETENTION_MAX_DAYS     36500u
 #define PRUNE_ROUNDS_MAX       1000000u /* bounds the prune loop */
 

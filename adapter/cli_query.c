@@ -36,9 +36,11 @@ static void query_usage(FILE *out)
 {
     fprintf(out,
             "usage: vayla query person HETU --user-id U --issue TEXT\n"
-            "                         [--product P] [-c CONFIG]\n"
+            "                         [--product P] [--protected-addresses]\n"
+            "                         [-c CONFIG]\n"
             "       vayla query person --satu SATU --user-id U --issue TEXT\n"
-            "                         [--product P] [-c CONFIG]\n"
+            "                         [--product P] [--protected-addresses]\n"
+            "                         [-c CONFIG]\n"
             "\n"
             "Queries the person from VTJ through the security server in the\n"
             "configuration (-c, default $" ADP_CONFIG_ENV
@@ -47,6 +49,10 @@ static void query_usage(FILE *out)
             "(Loppukayttaja); --issue the X-Road issue (purpose, e.g. a case\n"
             "number); --product the VTJ product (default from the "
             "configuration).\n"
+            "Addresses of persons with a protection order (or whose\n"
+            "protection is unknown) are removed unless\n"
+            "--protected-addresses is given (for operators entitled to "
+            "them).\n"
             "\n"
             "Prints one JSON object. Exit 0 found, 4 not found or another\n"
             "non-found outcome, 6 VTJ refused (credentials, configuration),\n"
@@ -284,6 +290,7 @@ struct query_args {
     const char *issue;
     const char *product;
     const char *config;
+    bool protected_addresses; /* --protected-addresses: no redaction */
 };
 
 static int parse_args(int argc, char **argv, struct query_args *a)
@@ -294,6 +301,7 @@ static int parse_args(int argc, char **argv, struct query_args *a)
         {"product", required_argument, NULL, 'p'},
         {"satu", required_argument, NULL, 's'},
         {"config", required_argument, NULL, 'c'},
+        {"protected-addresses", no_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int c;
@@ -316,6 +324,9 @@ static int parse_args(int argc, char **argv, struct query_args *a)
             break;
         case 'c':
             a->config = optarg;
+            break;
+        case 'P':
+            a->protected_addresses = true;
             break;
         case 'h':
             query_usage(stdout);
@@ -431,6 +442,9 @@ static bool make_query(const struct query_args *a, struct parts *p,
     vp.service_instance = cfg->vtj.service.instance;
     vp.cred = &cred; /* its strings live in cfg */
     vp.follow_passivated = cfg->vtj.follow_passivated;
+    /* Fail closed, as for API callers: addresses of protected persons
+     * only for an operator entitled to them (docs/vtj.md §6). */
+    vp.redact_protected_addresses = !a->protected_addresses;
     if (vtj_call_new(&vp, &run->call, &err) != XR_OK) {
         print_rejected("invalid query", &err);
         return false;

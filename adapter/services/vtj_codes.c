@@ -1,5 +1,5 @@
 /*
- * VTJ return codes (docs/vtjkysely.md §5): the table of the codes VTJ
+ * VTJ return codes (docs/vtj.md §4): the table of the codes VTJ
  * documents, with the outcome, warning and retry rule of each, and the
  * classification helpers vtj_decode() applies to a code.
  */

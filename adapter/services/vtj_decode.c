@@ -5,7 +5,7 @@
  * documented in docs/api.md; vtj_schema_decode(); the accessors of a
  * result. The other parts of the decoder: vtj_internal.h.
  *
- * Rules (docs/vtjkysely.md §4, §6, §9): elements are matched by namespace
+ * Rules (docs/vtj.md §3, §5, §7): elements are matched by namespace
  * and local name only; unknown elements are ignored; empty elements are
  * absent; values are trimmed; dates become ISO 8601; repeated groups whose
  * identifying field is empty are dropped; a single-valued element that
@@ -102,7 +102,13 @@ static enum xr_status turvakielto(struct scan *henkilo, json_t *person,
                                 c->err);
         if (rc != XR_OK)
             return rc;
-        if (value.len == 0 || span_is(&value, "0")) {
+        if (!tieto) {
+            /* A Turvakielto without its value says nothing: unknown, which
+             * consumers treat as protected (docs/vtj.md §6). */
+            rc = vtj__warn(c, "missing_value", "turvakielto");
+            if (rc != XR_OK)
+                return rc;
+        } else if (value.len == 0 || span_is(&value, "0")) {
             *state = VTJ_TURVAKIELTO_NONE;
         } else {
             /* "1", and fail closed on any other non-empty value. */

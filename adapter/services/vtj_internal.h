@@ -12,7 +12,7 @@
  *                 by the paths of its shape, and the JSON form
  *   vtj_decode.c  vtj_decode(), vtj_schema_decode() and the accessors
  *
- * The rules of the decoding (docs/vtjkysely.md §4, §6, §9) are at the top
+ * The rules of the decoding (docs/vtj.md §3, §5, §7) are at the top
  * of vtj_decode.c. Every loop over the document is bounded (VTJ_CHILD_MAX,
  * VTJ_GROUP_MAX, VTJ_VALUE_MAX); nothing here is thread-shared except the
  * plan, which is read-only once compiled.

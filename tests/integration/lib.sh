@@ -259,7 +259,7 @@ it_vectors_dir() {
 # X-Road header schema vectors/vtj/xroad.xsd with its identifiers.xsd (and
 # the W3C xml.xsd it imports, from vectors/xroad/xsd); the body schema of
 # the VTJ WSDL, taken out of wsdl:types. That WSDL's `response` is a
-# strict xsd:any, which no real answer can pass (vtjkysely.md 1.2: the
+# strict xsd:any, which no real answer can pass (../shared/docs/vtjkysely.md 1.2: the
 # payload's schema is DVV's product XSD); it is made lax here, as evaka
 # replaced it, and everything else is validated as published.
 # Fails (status 1, message on stdout) when a tool or vector is missing.

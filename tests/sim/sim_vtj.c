@@ -1,6 +1,6 @@
 /*
  * The VTJkysely HenkilonTunnusKysely service (X-Road flavour,
- * vtjkysely.md sections 3-5 and 7), answering from a dataset of fictitious
+ * docs/vtj.md sections 2-4), answering from a dataset of fictitious
  * test persons (persons.json; every hetu has a 9xx individual number).
  *
  * Decision order for one request:
@@ -64,7 +64,7 @@ static const struct product products[] = {
 /*
  * Return codes a dataset person can force ("paluukoodi"): VTJ answers
  * with a VTJHenkiloVastaussanoma that has this Paluukoodi, the search key
- * result given here, and no Henkilo (vtjkysely.md section 5).
+ * result given here, and no Henkilo (docs/vtj.md section 4).
  */
 struct forced_code {
     const char *code;
@@ -583,7 +583,7 @@ static void add_person(xmlNodePtr msg, const struct sim_vtj *vtj,
     const json_t *tieto = json_object_get(p, "turvakielto_tieto");
     bool protect = tk != NULL;
     /* DVV includes a protected person's address for some products and
-     * customers (vtjkysely.md 8.7); "osoite_mukana" plays that. */
+     * customers (docs/vtj.md section 6); "osoite_mukana" plays that. */
     bool hide = protect && !json_is_true(json_object_get(tk, "osoite_mukana"));
     const char *died = str(p, "kuolinpvm");
     const char *sex = str(p, "sukupuoli");

@@ -767,8 +767,13 @@ static void test_turvakielto(void **state)
          false},
         {"<Turvakielto><TurvakieltoTieto>  </TurvakieltoTieto></Turvakielto>",
          VTJ_TURVAKIELTO_NONE, false},
-        {"<Turvakielto/>", VTJ_TURVAKIELTO_NONE, false},
-        /* Fail closed on anything else. */
+        /* Fail closed on anything else: a Turvakielto element without
+         * its value says nothing (unknown), ... */
+        {"<Turvakielto/>", VTJ_TURVAKIELTO_UNKNOWN, false},
+        {"<Turvakielto><TurvakieltoPaattymispvm>20301231"
+         "</TurvakieltoPaattymispvm></Turvakielto>",
+         VTJ_TURVAKIELTO_UNKNOWN, false},
+        /* ... and any value but 1, 0 or empty is protected. */
         {"<Turvakielto><TurvakieltoTieto>2</TurvakieltoTieto></Turvakielto>",
          VTJ_TURVAKIELTO_PROTECTED, true},
         {"<Turvakielto><TurvakieltoTieto>9</TurvakieltoTieto></Turvakielto>",
@@ -816,6 +821,10 @@ static void test_turvakielto(void **state)
         }
         assert_int_equal(has_warning(d.j, "unexpected_value:turvakielto"),
                          cases[i].warning);
+        /* A Turvakielto element without its value is flagged. */
+        assert_int_equal(has_warning(d.j, "missing_value:turvakielto"),
+                         strstr(cases[i].xml, "<Turvakielto") != NULL &&
+                             !strstr(cases[i].xml, "TurvakieltoTieto"));
         /* Redaction unless positively not protected. */
         if (cases[i].want == VTJ_TURVAKIELTO_NONE) {
             assert_non_null(jget(d.j, "person.addresses"));

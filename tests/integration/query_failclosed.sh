@@ -1,16 +1,14 @@
 #!/bin/bash
-# NOT registered with ctest (yet): what a correct vayla concludes from the
-# vayla-sim shapes that vayla still gets wrong. Each check cites the rule
-# it asserts. Register it in CMakeLists.txt (or move the checks into
-# query_shapes.sh) once vayla is fixed; until then it is expected to fail.
-#   bash tests/integration/sim_shapes_pending.sh build/adapter/vayla \
-#       build/tests/sim/vayla-sim
+# VTJ answers judged fail-closed, on both faces, from the simulator's
+# shapes that the first vayla got wrong (each check cites its rule):
+# unknown protection, default redaction, and the HTTP-status rules of the
+# one query pipeline.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/serve_lib.sh"
 sv_init "$@"
 it_start_sim
 
-# Issue 11 ("VTJ answers, fail-closed"), vtjkysely.md 8.4: a Turvakielto
+# Issue 11 ("VTJ answers, fail-closed"), docs/vtj.md §6: a Turvakielto
 # element without its TurvakieltoTieto child is not a documented "not
 # protected" shape, so protection is unknown (null).
 it_query 090989-918M
@@ -48,6 +46,21 @@ sv_expect "daemon, default policy: protected address redacted" 200 \
     '"turvakielto":true' '"addresses_redacted":true'
 printf '%s' "$HBODY" | grep -qF Piilokuja &&
     it_fail "daemon, default policy: protected address still there"
+it_conf caller.demo redact_protected_addresses false
+kill -HUP "$SV_PID"
+sleep 1
+sv_post "$(sv_person 101090-920D)" -H "$TOKEN"
+sv_expect "daemon, an entitled caller opts out" 200 '"turvakielto":true' \
+    Piilokuja
 sv_stop
+
+# The CLI redacts the same way, unless the operator says otherwise.
+it_query 101090-920D
+it_expect "CLI: protected address redacted by default" 0 \
+    '"addresses_redacted":true'
+printf '%s' "$QOUT" | grep -qF Piilokuja &&
+    it_fail "CLI: protected address still there"
+it_query 101090-920D --protected-addresses
+it_expect "CLI --protected-addresses" 0 '"turvakielto":true' Piilokuja
 
 it_finish
