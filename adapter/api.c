@@ -166,6 +166,8 @@ static const char *reason_phrase(int status)
         return "Unprocessable Entity";
     case 429:
         return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
     case 502:
         return "Bad Gateway";
     case 503:
@@ -991,7 +993,11 @@ void adp_api_handle(struct evhttp_request *http, void *arg)
         /* The head is not what a strict parser reads the same way: no
          * answer but this one, and the connection goes (conn.h). */
         r->close = true;
-        reject(r, ADP_REJECT_BAD_REQUEST, 400, "bad_request", r->conn.why);
+        if (r->conn.bad_status == 431)
+            reject(r, ADP_REJECT_TOO_LARGE, 431, "header_too_large",
+                   r->conn.why);
+        else
+            reject(r, ADP_REJECT_BAD_REQUEST, 400, "bad_request", r->conn.why);
         return;
     }
     if (!path) {

@@ -53,6 +53,7 @@ struct scan {
     bool cl_trailing;   /* white space after the digits */
     uint64_t cl;        /* its value */
     uint64_t body_left; /* body bytes still to skip */
+    size_t head_bytes;  /* of the current head, so far */
 };
 
 struct peer {
@@ -74,6 +75,7 @@ struct conn {
     struct peer *peer;        /* TCP: its address's count */
     struct scan scan;
     bool bad;
+    int bad_status;
     char why[96];
     bool has_cred;
     uid_t uid;
@@ -313,6 +315,7 @@ static void peer_put(struct adp_conns *cs, struct peer *p)
 static void refuse(struct conn *c, const char *why)
 {
     c->bad = true;
+    c->bad_status = 400;
     snprintf(c->why, sizeof(c->why), "%s", why);
     c->scan.st = SC_OFF;
 }
@@ -391,6 +394,11 @@ static void scan_byte(struct conn *c, unsigned char ch)
 {
     struct scan *s = &c->scan;
 
+    if (s->seen_request && ++s->head_bytes > c->cs->lim.max_head_bytes) {
+        refuse(c, "the request line and headers are too long");
+        c->bad_status = 431;
+        return;
+    }
     switch (s->st) {
     case SC_CR:
         if (ch != '\n') {
@@ -783,6 +791,7 @@ bool adp_conns_dispatched(struct adp_conns *cs, struct evhttp_connection *evcon,
         move(cs, c, PH_ACTIVE);
     info->listener = c->l;
     info->bad_framing = c->bad;
+    info->bad_status = c->bad_status;
     snprintf(info->why, sizeof(info->why), "%s", c->why);
     info->has_peer_cred = c->has_cred;
     info->uid = c->uid;
@@ -853,6 +862,8 @@ void adp_conns_set_limits(struct adp_conns *cs,
     if (cs->lim.max_pending == 0 ||
         cs->lim.max_pending > cs->lim.max_connections)
         cs->lim.max_pending = cs->lim.max_connections;
+    if (cs->lim.max_head_bytes == 0)
+        cs->lim.max_head_bytes = 16384;
 }
 
 void adp_conns_free(struct adp_conns *cs)

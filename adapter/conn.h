@@ -24,11 +24,13 @@
  *     socket.
  *   - At most max_per_peer connections per client address (TCP).
  *   - Strict framing: request heads are scanned as their bytes arrive
- *     (before evhttp parses them). Bare LF line ends, obsolete line
- *     folding, white space before a header's colon, a Content-Length that
- *     is not plain digits or appears twice, and any Transfer-Encoding mark
- *     the connection; the API then answers 400 and closes it, so a proxy
- *     in front can never be made to frame requests differently.
+ *     (before evhttp parses them). A head longer than max_head_bytes is
+ *     answered 431 (evhttp's own cap is set above it, so the request
+ *     still reaches the API to be refused with a clear answer). Bare LF line
+ * ends, obsolete line folding, white space before a header's colon, a
+ * Content-Length that is not plain digits or appears twice, and any
+ * Transfer-Encoding mark the connection; the API then answers 400 and closes
+ * it, so a proxy in front can never be made to frame requests differently.
  *   - UNIX peers: the caller's uid and gid (SO_PEERCRED).
  *
  * Thread-safety: one adp_conns per worker, used from its loop only.
@@ -59,6 +61,7 @@ struct adp_conns_limits {
     unsigned max_per_peer;         /* per TCP client address; 0 = no cap */
     unsigned request_timeout_ms;   /* accept .. first request complete */
     unsigned keepalive_timeout_ms; /* answer .. next request complete */
+    size_t max_head_bytes;         /* request line and headers */
 };
 
 /* Pause or resume accepting on a listener (the worker owns them). */
@@ -89,6 +92,7 @@ struct bufferevent *adp_conns_bev(struct adp_conns *cs, enum adp_listener l,
 struct adp_conn_info {
     enum adp_listener listener;
     bool bad_framing;   /* strict framing refused the request head */
+    int bad_status;     /* 400, or 431 for a head over max_head_bytes */
     char why[96];       /* which rule, for the 400 answer */
     bool has_peer_cred; /* UNIX peers */
     uid_t uid;

@@ -7,6 +7,7 @@
 #include <openssl/ssl.h>
 
 #include "gen.h"
+#include "log.h"
 #include "util.h"
 
 struct adp_gen *adp_gen_ref(struct adp_gen *g)
@@ -87,6 +88,25 @@ fail:
     return NULL;
 }
 
+/*
+ * Configuration problems go through the operational log, one record each
+ * (with its time and level, and as one write: a reload's problems never
+ * run together with other lines).
+ */
+static void log_problem(void *ctx, const char *path, unsigned line,
+                        const char *key, const char *reason)
+{
+    (void)ctx;
+    if (line > 0 && key[0] != '\0')
+        adp_log_err("%s:%u: %s: %s", path, line, key, reason);
+    else if (line > 0)
+        adp_log_err("%s:%u: %s", path, line, reason);
+    else if (key[0] != '\0')
+        adp_log_err("%s: %s: %s", path, key, reason);
+    else
+        adp_log_err("%s: %s", path, reason);
+}
+
 enum xr_status adp_gen_load(const char *path, uint64_t number,
                             struct adp_gen **out, struct xr_error *err)
 {
@@ -98,7 +118,7 @@ enum xr_status adp_gen_load(const char *path, uint64_t number,
         return xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
                             "out of memory");
     atomic_init(&g->refs, 1);
-    rc = adp_config_load(path, &g->cfg, adp_config_problem_print, stderr, err);
+    rc = adp_config_load(path, &g->cfg, log_problem, NULL, err);
     if (rc != XR_OK)
         goto fail;
     if (!g->cfg->audit.path) {

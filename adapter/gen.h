@@ -27,7 +27,8 @@ struct adp_gen {
 /*
  * Load `path` into a new generation numbered `number`, with the checks
  * `vayla serve` needs beyond check-config ([audit] path, a listener) and
- * the API's TLS context. Problems go to stderr as path:line: key: reason.
+ * the API's TLS context. Each problem is one error record of the
+ * operational log: path:line: key: reason.
  * Ownership: *out new with one reference. Thread-safety: any one thread.
  */
 XR_NODISCARD enum xr_status adp_gen_load(const char *path, uint64_t number,

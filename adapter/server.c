@@ -111,6 +111,7 @@ static void conns_limits(const struct adp_worker *w,
     lim->max_per_peer = cfg->api.max_connections_per_peer;
     lim->request_timeout_ms = cfg->api.request_timeout_ms;
     lim->keepalive_timeout_ms = cfg->api.keepalive_timeout_ms;
+    lim->max_head_bytes = cfg->api.max_header_bytes;
 }
 
 static void worker_accept(struct adp_worker *w, bool on);
@@ -395,7 +396,10 @@ static enum xr_status listener_setup(struct adp_worker *w,
         return xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "no memory");
     }
     evhttp_set_max_body_size(http, (ev_ssize_t)cfg->api.max_body_bytes);
-    evhttp_set_max_headers_size(http, (ev_ssize_t)cfg->api.max_header_bytes);
+    /* Above [api] max_header_bytes: conn.c enforces that one and answers
+     * 431; evhttp's cap only bounds what it buffers. */
+    evhttp_set_max_headers_size(
+        http, (ev_ssize_t)(2 * cfg->api.max_header_bytes + 4096));
     tv.tv_sec = (time_t)(cfg->api.read_timeout_ms / 1000);
     tv.tv_usec = (suseconds_t)((cfg->api.read_timeout_ms % 1000) * 1000);
     evhttp_set_timeout_tv(http, &tv);

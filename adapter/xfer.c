@@ -38,7 +38,8 @@
 #define FP_TEXT_MAX         (ADP_XFER_PIN_LEN * 3) /* "AB:CD:...:EF" + NUL */
 
 struct tls_state {
-    int refs; /* the exchange + every SSL_CTX configured by it */
+    int refs;       /* the exchange + every SSL_CTX configured by it */
+    int alert_code; /* the fatal alert read (TLS AlertDescription) */
     bool has_pin;
     uint8_t pin[ADP_XFER_PIN_LEN];
     bool verify_chain; /* ca_file given: X509_verify_cert() first */
@@ -172,6 +173,7 @@ static void info_cb(const SSL *ssl, int where, int ret)
     if (!t || t->alert_read)
         return;
     t->alert_read = true;
+    t->alert_code = ret & 0xff;
     snprintf(t->alert, sizeof(t->alert), "%s", alert_name(ret & 0xff));
 }
 
@@ -253,6 +255,24 @@ static void set_msg(struct adp_xfer *x, enum adp_xfer_class cls,
     va_end(ap);
 }
 
+/* What an alert from the security server most likely means. */
+static const char *alert_hint(int desc)
+{
+    switch (desc) {
+    case 70: /* protocol version */
+        return "; the security server does not accept TLS 1.2 or newer, "
+               "which vayla requires";
+    case 40:  /* handshake failure */
+    case 42:  /* bad certificate */
+    case 45:  /* certificate expired */
+    case 46:  /* certificate unknown */
+    case 48:  /* unknown CA */
+    case 116: /* certificate required */
+        return "; is client_cert registered for this client?";
+    }
+    return "";
+}
+
 static void classify_tls(struct adp_xfer *x, CURLcode rc)
 {
     const struct tls_state *t = x->tls;
@@ -264,9 +284,9 @@ static void classify_tls(struct adp_xfer *x, CURLcode rc)
                 t->seen_fp);
     else if (t && t->alert_read)
         set_msg(x, ADP_XFER_TLS_FAILED,
-                "the security server refused the TLS connection (alert: %s; "
-                "is client_cert registered for this client?): %s",
-                t->alert, detail(x, rc));
+                "the security server refused the TLS connection (alert: "
+                "%s%s): %s",
+                t->alert, alert_hint(t->alert_code), detail(x, rc));
     else
         set_msg(x, ADP_XFER_TLS_FAILED, "TLS failed: %s", detail(x, rc));
 }

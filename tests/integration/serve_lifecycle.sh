@@ -33,11 +33,20 @@ kill -0 "$SV_PID" 2>/dev/null && it_log "ok: same process after SIGHUP" ||
 exec 5>&-
 # A broken configuration is refused and the running one kept.
 cp "$ENV/vayla.conf" "$IT_DIR/good.conf"
-echo "bogus_key = 1" >>"$ENV/vayla.conf"
+printf 'bogus_key = 1\nother_key = 2\n' >>"$ENV/vayla.conf"
 kill -HUP "$SV_PID"
 sleep 1
 sv_post "$(sv_person $HETU)" -H "Authorization: Bearer $NEW_TOKEN"
 sv_expect "bad reload keeps the old configuration" 200 '"outcome":"found"'
+# Each problem is its own record of the operational log (time, level).
+for k in bogus_key other_key; do
+    if grep -E "^[0-9T:.-]+Z err: .*vayla.conf:[0-9]+: [a-z_.]*$k: unknown key\$" \
+        "$IT_DIR/serve.err" >/dev/null; then
+        it_log "ok: the reload's problem with $k is one log record"
+    else
+        it_fail "reload problem $k: $(grep -n "$k" "$IT_DIR/serve.err" | head -3)"
+    fi
+done
 cp "$IT_DIR/good.conf" "$ENV/vayla.conf"
 TOKEN="Authorization: Bearer $NEW_TOKEN"
 

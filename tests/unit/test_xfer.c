@@ -41,6 +41,7 @@
 
 static struct tlsfix fix;
 static bool tls12_only; /* https_one(): server limited to TLS 1.2, as an SS */
+static bool tls11_only; /* https_one(): an old server, TLS 1.0/1.1 only */
 
 /* ---- evhttp test server -------------------------------------------------- */
 
@@ -529,6 +530,12 @@ static enum adp_xfer_class https_one(const char *cert, const char *key,
     assert_non_null(ctx);
     if (tls12_only)
         SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
+    if (tls11_only) {
+        SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+        SSL_CTX_set_max_proto_version(ctx, TLS1_1_VERSION);
+        SSL_CTX_set_security_level(ctx, 0);
+        SSL_CTX_set_cipher_list(ctx, "DEFAULT:@SECLEVEL=0");
+    }
     world_init(&w, NULL);
     srv_start(&s, w.base, ctx, SRV_ECHO);
     opts_init(&o, url, sizeof(url), "https", s.port);
@@ -714,12 +721,30 @@ static void test_missing_client_cert(void **state)
     https_one(fix.server_cert, fix.server_key, true, tw_ca, &out, &seen);
     ASSERT_CLASS(out, ADP_XFER_TLS_FAILED);
     assert_non_null(strstr(out.message, "refused the TLS connection"));
+    assert_non_null(strstr(out.message, "client_cert registered"));
     outcome_free(&out);
     https_one(fix.server_cert, fix.server_key, true, tw_ca_client, &out, &seen);
     ASSERT_CLASS(out, ADP_XFER_OK);
     assert_true(seen.saw_client_cert);
     outcome_free(&out);
     tls12_only = false;
+}
+
+/* A security server that speaks only TLS 1.0/1.1: the message says that,
+ * not that the client certificate might be unregistered. */
+static void test_old_tls_server(void **state)
+{
+    struct outcome out;
+
+    (void)state;
+    tls11_only = true;
+    https_one(fix.server_cert, fix.server_key, false, tw_ca, &out, NULL);
+    tls11_only = false;
+    ASSERT_CLASS(out, ADP_XFER_TLS_FAILED);
+    if (!strstr(out.message, "TLS 1.2") ||
+        strstr(out.message, "client_cert registered"))
+        fail_msg("message: %s", out.message);
+    outcome_free(&out);
 }
 
 static void test_connect_refused(void **state)
@@ -1054,6 +1079,7 @@ int main(void)
         cmocka_unit_test(test_wrong_ca),
         cmocka_unit_test(test_client_cert),
         cmocka_unit_test(test_missing_client_cert),
+        cmocka_unit_test(test_old_tls_server),
         cmocka_unit_test(test_connect_refused),
         cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_too_large),
