@@ -883,6 +883,13 @@ static void probe_done(struct adp_xfer *x, const struct adp_xfer_result *res,
     }
 }
 
+/* An empty POST: any HTTP answer proves TCP, TLS and the certificate. */
+static const struct adp_upstream_req probe_req = {
+    .body = (const uint8_t *)"",
+    .timeout_ms_max = API_PROBE_TIMEOUT,
+    .max_response_bytes = 65536,
+};
+
 static void handle_readyz(struct adp_req *r)
 {
     struct adp_api *api = r->api;
@@ -899,9 +906,8 @@ static void handle_readyz(struct adp_req *r)
     if (api->probe.running)
         return;
     api->probe.running = true;
-    if (adp_upstream_exchange(api->host.up, &r->gen->cfg->ss, API_PROBE_TIMEOUT,
-                              65536, (const uint8_t *)"", 0, probe_done, api,
-                              &x, &err) != XR_OK) {
+    if (adp_upstream_exchange(api->host.up, &r->gen->cfg->ss, &probe_req,
+                              probe_done, api, &x, &err) != XR_OK) {
         struct adp_xfer_result res;
         memset(&res, 0, sizeof(res));
         res.cls = ADP_XFER_INTERNAL;

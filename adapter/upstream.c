@@ -305,27 +305,32 @@ const struct adp_query_net *adp_upstream_net(struct adp_upstream *up)
     return &up->net;
 }
 
-enum xr_status adp_upstream_exchange(
-    struct adp_upstream *up, const struct adp_config_ss *ss,
-    long timeout_ms_max, size_t max_response_bytes, const uint8_t *body,
-    size_t body_len, adp_xfer_done_fn *done, void *ctx, struct adp_xfer **out,
-    struct xr_error *err)
+enum xr_status adp_upstream_exchange(struct adp_upstream *up,
+                                     const struct adp_config_ss *ss,
+                                     const struct adp_upstream_req *rq,
+                                     adp_xfer_done_fn *done, void *ctx,
+                                     struct adp_xfer **out,
+                                     struct xr_error *err)
 {
     struct adp_xfer_opts o;
     struct adp_curlev *cev;
 
     *out = NULL;
     opts_from(&o, ss);
-    if (timeout_ms_max > 0 && o.timeout_ms > timeout_ms_max)
-        o.timeout_ms = timeout_ms_max;
-    if (timeout_ms_max > 0 && o.connect_timeout_ms > timeout_ms_max)
-        o.connect_timeout_ms = timeout_ms_max;
-    if (max_response_bytes > 0)
-        o.max_response_bytes = max_response_bytes;
+    if (rq->timeout_ms_max > 0 && o.timeout_ms > rq->timeout_ms_max)
+        o.timeout_ms = rq->timeout_ms_max;
+    if (rq->timeout_ms_max > 0 && o.connect_timeout_ms > rq->timeout_ms_max)
+        o.connect_timeout_ms = rq->timeout_ms_max;
+    if (rq->max_response_bytes > 0)
+        o.max_response_bytes = rq->max_response_bytes;
+    o.get = rq->get;
+    o.path = rq->path;
+    o.accept = rq->accept;
+    o.content_type = rq->content_type;
     cev = pool_for(up, &o, err);
     if (!cev)
         return err ? err->code : XR_EINTERNAL;
-    return adp_xfer_start(cev, &o, body, body_len, done, ctx, out, err);
+    return adp_xfer_start(cev, &o, rq->body, rq->body_len, done, ctx, out, err);
 }
 
 unsigned adp_upstream_busy(const struct adp_upstream *up)

@@ -14,7 +14,8 @@
  *     one throttle towards the security server: libcurl's own connection
  *     caps are not used.
  *   - The query pipeline's transport (adp_upstream_net(): query.h).
- *   - One-off exchanges outside the queue (readiness probes).
+ *   - One-off exchanges outside the queue (readiness probes, GETs of the
+ *     security server's own services).
  *
  * Exchange durations and transport failures go to the metrics shard.
  * Thread-safety: one upstream belongs to the thread of its event_base.
@@ -60,16 +61,27 @@ void adp_upstream_set_slots(struct adp_upstream *up, unsigned n);
  * adp_upstream_free(). */
 const struct adp_query_net *adp_upstream_net(struct adp_upstream *up);
 
+/* A request outside the query pipeline. Zeros: a SOAP POST of body. */
+struct adp_upstream_req {
+    bool get;                 /* GET of path (no body) */
+    const char *path;         /* appended to the security server's URL */
+    const char *accept;       /* Accept header, or NULL */
+    const char *content_type; /* POST; NULL = text/xml; charset=UTF-8 */
+    const uint8_t *body;      /* POST body (copied) */
+    size_t body_len;
+    long timeout_ms_max;       /* > 0: shorter deadlines than configured */
+    size_t max_response_bytes; /* > 0: instead of the configured cap */
+};
+
 /*
- * Start an exchange outside the slot queue, e.g. a readiness probe (with
- * shorter deadlines given as overrides: 0 keeps the configured value).
- * Same contract as adp_xfer_start(); *out is freed with adp_xfer_free().
+ * Start an exchange outside the slot queue: a readiness probe, a
+ * metaservice GET, a download from /asic or /verificationconf. Same
+ * contract as adp_xfer_start(); *out is freed with adp_xfer_free().
  */
 XR_NODISCARD enum xr_status adp_upstream_exchange(
     struct adp_upstream *up, const struct adp_config_ss *ss,
-    long timeout_ms_max, size_t max_response_bytes, const uint8_t *body,
-    size_t body_len, adp_xfer_done_fn *done, void *ctx, struct adp_xfer **out,
-    struct xr_error *err);
+    const struct adp_upstream_req *rq, adp_xfer_done_fn *done, void *ctx,
+    struct adp_xfer **out, struct xr_error *err);
 
 /* Free pools that were replaced and have no exchange left. */
 void adp_upstream_reap(struct adp_upstream *up);

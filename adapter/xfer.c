@@ -63,6 +63,7 @@ struct adp_xfer {
     bool over_cap; /* write_cb refused: response too large */
     bool oom;      /* write_cb refused: out of memory */
     long connect_timeout_ms, timeout_ms;
+    char *url;          /* owned: url + path */
     char *content_type; /* owned copy */
     char errbuf[CURL_ERROR_SIZE];
     struct adp_xfer_result res;
@@ -500,6 +501,70 @@ out:
     return rc;
 }
 
+/* Append "Name: value" to x->headers. */
+static bool add_header(struct adp_xfer *x, const char *name, const char *value)
+{
+    char line[512];
+    struct curl_slist *l;
+
+    if ((size_t)snprintf(line, sizeof(line), "%s: %s", name, value) >=
+        sizeof(line))
+        return false;
+    l = curl_slist_append(x->headers, line);
+    if (!l)
+        return false;
+    x->headers = l;
+    return true;
+}
+
+static enum xr_status request_headers(struct adp_xfer *x,
+                                      const struct adp_xfer_opts *o,
+                                      struct xr_error *err)
+{
+    bool ok = true;
+
+    if (!o->get) {
+        ok = add_header(x, "Content-Type",
+                        o->content_type ? o->content_type
+                                        : "text/xml; charset=UTF-8") &&
+             add_header(x, "SOAPAction", "\"\"");
+    }
+    if (ok && o->accept)
+        ok = add_header(x, "Accept", o->accept);
+    /* "Expect:" removes the header (no 100-continue round trip). */
+    if (ok) {
+        struct curl_slist *l = curl_slist_append(x->headers, "Expect:");
+        ok = l != NULL;
+        if (l)
+            x->headers = l;
+    }
+    if (!ok)
+        return xr_error_set(err, XR_EINVAL, "invalid_argument", "",
+                            "a request header is too long, or out of "
+                            "memory");
+    return XR_OK;
+}
+
+/* url + path, without a doubled '/'. */
+static enum xr_status request_url(struct adp_xfer *x,
+                                  const struct adp_xfer_opts *o,
+                                  struct xr_error *err)
+{
+    size_t n = strlen(o->url), p = o->path ? strlen(o->path) : 0;
+
+    while (p && n > 0 && o->url[n - 1] == '/')
+        n--;
+    x->url = malloc(n + p + 1);
+    if (!x->url)
+        return xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
+                            "out of memory");
+    memcpy(x->url, o->url, n);
+    if (p)
+        memcpy(x->url + n, o->path, p);
+    x->url[n + p] = '\0';
+    return XR_OK;
+}
+
 enum xr_status adp_xfer_start(struct adp_curlev *cev,
                               const struct adp_xfer_opts *opts,
                               const uint8_t *body, size_t body_len,
@@ -507,7 +572,6 @@ enum xr_status adp_xfer_start(struct adp_curlev *cev,
                               struct adp_xfer **out, struct xr_error *err)
 {
     struct adp_xfer *x = NULL;
-    struct curl_slist *l;
     CURL *easy = NULL;
     bool https = false;
     enum xr_status rc;
@@ -538,17 +602,13 @@ enum xr_status adp_xfer_start(struct adp_curlev *cev,
                           "curl_easy_init failed");
         goto out;
     }
-    l = curl_slist_append(NULL, "Content-Type: text/xml; charset=UTF-8");
-    if (l)
-        x->headers = l;
-    l = l ? curl_slist_append(x->headers, "SOAPAction: \"\"") : NULL;
-    l = l ? curl_slist_append(x->headers, "Expect:") : NULL;
-    if (!l) {
-        rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "out of memory");
+    rc = request_headers(x, opts, err);
+    if (rc == XR_OK)
+        rc = request_url(x, opts, err);
+    if (rc != XR_OK)
         goto out;
-    }
 
-    SETOPT(CURLOPT_URL, opts->url);
+    SETOPT(CURLOPT_URL, x->url);
     SETOPT(CURLOPT_PROTOCOLS_STR, https ? "https" : "http");
     SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
     SETOPT(CURLOPT_PROXY, ""); /* ignore http_proxy & co: the SS is local */
@@ -556,21 +616,27 @@ enum xr_status adp_xfer_start(struct adp_curlev *cev,
     SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     SETOPT(CURLOPT_USERAGENT, "vayla/" VAYLA_VERSION);
     SETOPT(CURLOPT_HTTPHEADER, x->headers);
-    SETOPT(CURLOPT_POST, 1L);
-    /* Our own copy (not CURLOPT_COPYPOSTFIELDS): the body carries the VTJ
-     * password and is wiped when the exchange is freed. libcurl reads it
-     * until the transfer is done or removed, both before that. */
-    x->req_body = malloc(body_len + 1);
-    if (!x->req_body) {
-        rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "out of memory");
-        goto out;
+    if (opts->get) {
+        SETOPT(CURLOPT_HTTPGET, 1L);
+    } else {
+        SETOPT(CURLOPT_POST, 1L);
+        /* Our own copy (not CURLOPT_COPYPOSTFIELDS): the body carries the
+         * VTJ password and is wiped when the exchange is freed. libcurl
+         * reads it until the transfer is done or removed, both before
+         * that. */
+        x->req_body = malloc(body_len + 1);
+        if (!x->req_body) {
+            rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
+                              "out of memory");
+            goto out;
+        }
+        if (body_len)
+            memcpy(x->req_body, body, body_len);
+        x->req_body[body_len] = '\0';
+        x->req_len = body_len;
+        SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+        SETOPT(CURLOPT_POSTFIELDS, (const char *)x->req_body);
     }
-    if (body_len)
-        memcpy(x->req_body, body, body_len);
-    x->req_body[body_len] = '\0';
-    x->req_len = body_len;
-    SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-    SETOPT(CURLOPT_POSTFIELDS, (const char *)x->req_body);
     SETOPT(CURLOPT_CONNECTTIMEOUT_MS, opts->connect_timeout_ms);
     SETOPT(CURLOPT_TIMEOUT_MS, opts->timeout_ms);
     SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)opts->max_response_bytes);
@@ -615,6 +681,7 @@ void adp_xfer_free(struct adp_xfer *x)
         free(x->req_body);
     }
     curl_slist_free_all(x->headers);
+    free(x->url);
     tls_state_unref(x->tls);
     free(x->body);
     free(x->content_type);

@@ -8,9 +8,11 @@
  * event_base_dispatch().
  *
  * Request: POST to opts->url with `Content-Type: text/xml; charset=UTF-8`
- * and `SOAPAction: ""`, HTTP/1.1, no proxy (environment proxies are
- * ignored: the security server is local), no redirects, no
- * `Expect: 100-continue`, only http and https.
+ * (or opts->content_type, e.g. multipart/related with attachments) and
+ * `SOAPAction: ""`; or GET of opts->url + opts->path (the security
+ * server's listClients, /asic and /verificationconf). HTTP/1.1, no proxy
+ * (environment proxies are ignored: the security server is local), no
+ * redirects, no `Expect: 100-continue`, only http and https.
  *
  * TLS (https only): TLS 1.2 or newer; optional client certificate and key
  * for SSLAUTH; trust by
@@ -82,6 +84,12 @@ struct adp_xfer_opts {
     long connect_timeout_ms;           /* > 0 */
     long timeout_ms;                   /* > 0, total deadline */
     size_t max_response_bytes;         /* > 0 */
+    /* The request. Zeros: a SOAP POST of the body to url. */
+    bool get;                 /* GET without a body (listClients, /asic) */
+    const char *path;         /* appended to url without its trailing '/',
+                                 e.g. "/listClients?xRoadInstance=FI" */
+    const char *content_type; /* POST; NULL = text/xml; charset=UTF-8 */
+    const char *accept;       /* Accept header, or NULL for none */
 };
 
 /* The outcome of one exchange. */

@@ -63,6 +63,10 @@ struct srv {
     unsigned connections; /* accepted connections */
     unsigned requests;
     bool saw_post, saw_content_type, saw_soapaction, saw_no_expect;
+    bool saw_get;
+    char uri[256];    /* the request URI */
+    char accept[128]; /* its Accept header */
+    char ctype[128];  /* its Content-Type */
     bool saw_client_cert;
     char client_cn[64];
 };
@@ -99,6 +103,12 @@ static void srv_handle(struct evhttp_request *req, void *arg)
     s->saw_content_type = ct && strcmp(ct, "text/xml; charset=UTF-8") == 0;
     s->saw_soapaction = sa && strcmp(sa, "\"\"") == 0;
     s->saw_no_expect = evhttp_find_header(in, "Expect") == NULL;
+    s->saw_get = evhttp_request_get_command(req) == EVHTTP_REQ_GET;
+    snprintf(s->uri, sizeof(s->uri), "%s", evhttp_request_get_uri(req));
+    snprintf(s->accept, sizeof(s->accept), "%s",
+             evhttp_find_header(in, "Accept") ? evhttp_find_header(in, "Accept")
+                                              : "");
+    snprintf(s->ctype, sizeof(s->ctype), "%s", ct ? ct : "");
     bev = evhttp_connection_get_bufferevent(evhttp_request_get_connection(req));
     if (bev) {
         /* as a real server would: no Nagle delay on small responses */
@@ -484,6 +494,46 @@ static void test_http_ok(void **state)
     assert_true(s.saw_content_type);
     assert_true(s.saw_soapaction);
     assert_true(s.saw_no_expect);
+    outcome_free(&out);
+    srv_stop(&s);
+    world_free(&w);
+}
+
+/* GET of a path (listClients, /asic), and a POST with another content
+ * type and an Accept header. */
+static void test_get_and_headers(void **state)
+{
+    struct world w;
+    struct srv s;
+    struct adp_xfer_opts o;
+    struct outcome out;
+    char url[128];
+
+    (void)state;
+    world_init(&w, NULL);
+    srv_start(&s, w.base, NULL, SRV_ECHO);
+    opts_init(&o, url, sizeof(url), "http", s.port);
+    o.get = true;
+    o.path = "/listClients?xRoadInstance=FI";
+    o.accept = "application/json";
+    start(&w, &o, &out);
+    world_run(&w);
+    ASSERT_CLASS(out, ADP_XFER_OK);
+    assert_true(s.saw_get);
+    assert_string_equal(s.uri, "/listClients?xRoadInstance=FI");
+    assert_string_equal(s.accept, "application/json");
+    assert_string_equal(s.ctype, "");
+    assert_int_equal(out.body_len, 0);
+    outcome_free(&out);
+    opts_init(&o, url, sizeof(url), "http", s.port);
+    o.content_type = "multipart/related; boundary=b1; type=\"text/xml\"";
+    start(&w, &o, &out);
+    world_run(&w);
+    ASSERT_CLASS(out, ADP_XFER_OK);
+    assert_true(s.saw_post);
+    assert_string_equal(s.ctype,
+                        "multipart/related; boundary=b1; type=\"text/xml\"");
+    assert_string_equal(s.uri, "/");
     outcome_free(&out);
     srv_stop(&s);
     world_free(&w);
@@ -1071,6 +1121,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_http_ok),
+        cmocka_unit_test(test_get_and_headers),
         cmocka_unit_test(test_https_ca_ok),
         cmocka_unit_test(test_pin_match_without_ca),
         cmocka_unit_test(test_pin_replaces_hostname_check),
