@@ -36,6 +36,7 @@
 #define ADP_AUDIT_TEXT_MAX                1024u /* bytes of one text field */
 #define ADP_AUDIT_CLASS_MAX               64u /* bytes of result_class: [a-z0-9_] */
 #define ADP_AUDIT_HASH_LEN                32u /* SHA-256 chain hashes */
+#define ADP_AUDIT_CHAIN_ID_LEN            16u /* random id of one chain */
 #define ADP_AUDIT_SHA512_LEN              64u /* digests of request/response bytes */
 #define ADP_AUDIT_TIME_LEN                24u /* "2026-11-27T16:27:21.123Z" */
 #define ADP_AUDIT_PENDING_MAX             65536u /* default cap of the pending batch */
@@ -219,13 +220,16 @@ struct adp_audit_verify_report {
     uint64_t prunes;
     uint64_t open_intents;    /* intents with no outcome (crash/in flight) */
     uint64_t orphan_outcomes; /* outcomes whose intent is not retained */
+    uint64_t anchors;         /* external anchors checked */
+    uint64_t anchors_pruned;  /* older than the retained chain */
 };
 
 /*
- * Optional external anchor: a (seq, row hash) printed by an earlier verify
- * and kept outside the host. Verify then also proves that the current
- * chain extends it (detects a consistent rewrite of the whole store, or
- * truncation back past it).
+ * External anchors: (seq, row hash) pairs kept outside the store, from
+ * the daemon's checkpoints (checkpoint.h) or a verify printed earlier.
+ * Verify then also proves that the current chain extends every one of
+ * them: it detects a consistent rewrite of the whole store, or a
+ * truncation back past an anchor, which the chain alone cannot.
  */
 struct adp_audit_anchor {
     uint64_t seq;
@@ -243,15 +247,53 @@ struct adp_audit_anchor {
  *                      record was edited;
  *   "anchor_mismatch"  the oldest rows were removed other than by prune;
  *   "malformed"        wrong type/length/kind in a row or in chain_state;
- *   "external_anchor"  the chain does not extend `anchor`.
+ *   "external_anchor"  the chain does not extend one of `anchors`.
  * first_bad_seq names the first bad record (for "missing": the first
- * absent sequence number).
+ * absent sequence number). Anchors older than the retained chain are
+ * counted in anchors_pruned (checked only when the newest prune record
+ * names their row), never a failure.
  * Returns XR_OK when the check ran (intact or not), XR_EIO otherwise.
- * Ownership: anchor may be NULL. Thread-safety: owning thread.
+ * Ownership: anchors (n of them, any order) borrowed. Thread-safety:
+ * owning thread.
  */
 XR_NODISCARD enum xr_status adp_audit_verify(
-    struct adp_audit *a, const struct adp_audit_anchor *anchor,
+    struct adp_audit *a, const struct adp_audit_anchor *anchors, size_t n,
     struct adp_audit_verify_report *report, struct xr_error *err);
+
+/*
+ * Check only the rows from `from->seq` to the head: the row at from->seq
+ * must still have from->hash, every later row its hash and link, the
+ * recorded head must match. The daemon runs it at each checkpoint and at
+ * start-up, from its last checkpoint. Problems as adp_audit_verify()
+ * ("external_anchor" when the row at from->seq is gone or differs).
+ * Ownership: from borrowed. Thread-safety: owning thread.
+ */
+XR_NODISCARD enum xr_status adp_audit_verify_from(
+    struct adp_audit *a, const struct adp_audit_anchor *from,
+    struct adp_audit_verify_report *report, struct xr_error *err);
+
+/*
+ * The anchor (seq and row hash) of the retained record at seq.
+ * Errors: XR_EPROTO "not_found", XR_EIO. Thread-safety: owning thread.
+ */
+XR_NODISCARD enum xr_status adp_audit_anchor_at(struct adp_audit *a,
+                                                uint64_t seq,
+                                                struct adp_audit_anchor *out,
+                                                struct xr_error *err);
+
+/* The chain's head as the store records it. */
+struct adp_audit_head {
+    uint64_t seq; /* 0: no record yet */
+    uint8_t hash[ADP_AUDIT_HASH_LEN];
+    uint64_t base_seq; /* first retained record */
+    uint8_t chain_id[ADP_AUDIT_CHAIN_ID_LEN];
+};
+
+/* Read the head (one small read). Errors: XR_EIO, XR_EPROTO "malformed".
+ * Thread-safety: owning thread. */
+XR_NODISCARD enum xr_status adp_audit_head(struct adp_audit *a,
+                                           struct adp_audit_head *head,
+                                           struct xr_error *err);
 
 /*
  * Search filter. NULL strings and has_* false mean "any". from is

@@ -26,7 +26,7 @@
 
 #include "audit.h"
 
-#define CHAIN_ID_LEN 16u
+#define CHAIN_ID_LEN ADP_AUDIT_CHAIN_ID_LEN
 /*
  * The columns of `records`, in hash order. COLS("i.") prefixes each one so
  * a join can read two rows with the same reader (adp__audit_row_read()).

@@ -5,6 +5,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
@@ -50,9 +51,16 @@ static void blame(struct adp_audit_verify_report *rep, uint64_t n,
                 (unsigned long long)n, (unsigned long long)(n - 1));
 }
 
+/* The newest prune record: the last row it deleted, for anchors. */
+struct pruned {
+    uint64_t seq; /* 0: no prune record */
+    uint8_t hash[ADP_AUDIT_HASH_LEN];
+};
+
 /* The newest prune row, if any: it must anchor the chain base. */
 static enum xr_status check_base(struct adp_audit *a,
                                  const struct chain_state *cs,
+                                 struct pruned *pr,
                                  struct adp_audit_verify_report *rep,
                                  struct xr_error *err)
 {
@@ -70,9 +78,15 @@ static enum xr_status check_base(struct adp_audit *a,
         rc = adp__audit_db_error(a, err, "reading prune records");
         goto out;
     }
+    memset(pr, 0, sizeof(*pr));
     src = sqlite3_step(st);
     if (src == SQLITE_ROW) {
-        if (!adp__audit_row_read(st, 0, &r) || !r.prune_seq || !r.prune_hash) {
+        bool ok = adp__audit_row_read(st, 0, &r) && r.prune_seq && r.prune_hash;
+        if (ok) {
+            pr->seq = r.prune_seq;
+            memcpy(pr->hash, r.prune_hash, ADP_AUDIT_HASH_LEN);
+        }
+        if (!ok) {
             problem(rep, r.seq, "malformed", "record %llu: malformed prune",
                     (unsigned long long)r.seq);
         } else if (r.prune_seq + 1 < cs->base_seq) {
@@ -134,8 +148,9 @@ struct walk {
     bool have_row;                    /* a row chained to the base */
     uint64_t suspect; /* a row that does not chain to its predecessor */
     uint8_t suspect_hash[ADP_AUDIT_HASH_LEN];
-    bool anchor_found; /* the external anchor's row was seen */
-    uint8_t anchor_seen[ADP_AUDIT_HASH_LEN];
+    const struct adp_audit_anchor *anchors; /* sorted by seq */
+    size_t nanchors;
+    size_t next_anchor; /* the first anchor not yet met */
 };
 
 enum walk_step {
@@ -147,7 +162,6 @@ enum walk_step {
 /* Check r, the next row of the walk, and advance w past it. */
 static enum walk_step walk_row(struct adp_audit *a,
                                const struct chain_state *cs,
-                               const struct adp_audit_anchor *anchor,
                                const struct adp_audit_row *r, bool readable,
                                struct walk *w,
                                struct adp_audit_verify_report *rep)
@@ -206,9 +220,18 @@ static enum walk_step walk_row(struct adp_audit *a,
         memcpy(w->suspect_hash, r->row_hash, ADP_AUDIT_HASH_LEN);
         return WALK_NEXT;
     }
-    if (anchor && r->seq == anchor->seq) {
-        w->anchor_found = true;
-        memcpy(w->anchor_seen, r->row_hash, ADP_AUDIT_HASH_LEN);
+    while (w->next_anchor < w->nanchors &&
+           w->anchors[w->next_anchor].seq == r->seq) {
+        rep->anchors++;
+        if (memcmp(w->anchors[w->next_anchor].hash, r->row_hash,
+                   ADP_AUDIT_HASH_LEN) != 0) {
+            problem(rep, r->seq, "external_anchor",
+                    "record %llu does not match the anchor hash (chain "
+                    "rewritten)",
+                    (unsigned long long)r->seq);
+            return WALK_STOP;
+        }
+        w->next_anchor++;
     }
     if (!strcmp(r->kind, "intent"))
         rep->intents++;
@@ -223,11 +246,10 @@ static enum walk_step walk_row(struct adp_audit *a,
     return WALK_NEXT;
 }
 
-/* Walk every row in sequence order until the first problem. */
+/* Walk the rows from w->expect on, in sequence order, until the first
+ * problem. */
 static enum xr_status walk_rows(struct adp_audit *a,
-                                const struct chain_state *cs,
-                                const struct adp_audit_anchor *anchor,
-                                struct walk *w,
+                                const struct chain_state *cs, struct walk *w,
                                 struct adp_audit_verify_report *rep,
                                 struct xr_error *err)
 {
@@ -238,14 +260,16 @@ static enum xr_status walk_rows(struct adp_audit *a,
     int src = SQLITE_DONE;
 
     if (sqlite3_prepare_v2(a->db,
-                           "SELECT " COLS("") " FROM records ORDER BY seq", -1,
-                           &st, NULL) != SQLITE_OK) {
+                           "SELECT " COLS("") " FROM records WHERE seq >= ?"
+                                              " ORDER BY seq",
+                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)w->expect) != SQLITE_OK) {
         rc = adp__audit_db_error(a, err, "reading records");
         goto out;
     }
     while (step == WALK_NEXT && (src = sqlite3_step(st)) == SQLITE_ROW) {
         bool readable = adp__audit_row_read(st, 0, &r);
-        step = walk_row(a, cs, anchor, &r, readable, w, rep);
+        step = walk_row(a, cs, &r, readable, w, rep);
     }
     if (step == WALK_FAIL) {
         rc = xr_error_set(err, XR_EINTERNAL, "internal_error", "",
@@ -266,10 +290,9 @@ out:
     return rc;
 }
 
-/* After an intact walk: the recorded head, then the external anchor. */
-static void check_end(const struct chain_state *cs,
-                      const struct adp_audit_anchor *anchor,
-                      const struct walk *w, struct adp_audit_verify_report *rep)
+/* After an intact walk: the recorded head, then the anchors beyond it. */
+static void check_end(const struct chain_state *cs, const struct walk *w,
+                      struct adp_audit_verify_report *rep)
 {
     if (rep->intact) {
         if (w->expect <= cs->head_seq)
@@ -282,24 +305,59 @@ static void check_end(const struct chain_state *cs,
                     "the recorded head hash does not match record %llu",
                     (unsigned long long)cs->head_seq);
     }
-    if (rep->intact && anchor) {
-        if (anchor->seq > cs->head_seq)
-            problem(rep, anchor->seq, "external_anchor",
-                    "anchor record %llu is beyond the head %llu (chain "
-                    "truncated or rewritten)",
-                    (unsigned long long)anchor->seq,
-                    (unsigned long long)cs->head_seq);
-        else if (!w->anchor_found)
-            problem(rep, anchor->seq, "external_anchor",
-                    "anchor record %llu is no longer retained; use a newer "
-                    "anchor",
-                    (unsigned long long)anchor->seq);
-        else if (memcmp(w->anchor_seen, anchor->hash, ADP_AUDIT_HASH_LEN) != 0)
-            problem(rep, anchor->seq, "external_anchor",
-                    "record %llu does not match the anchor hash (chain "
-                    "rewritten)",
-                    (unsigned long long)anchor->seq);
+    if (rep->intact && w->next_anchor < w->nanchors) {
+        const struct adp_audit_anchor *an = &w->anchors[w->next_anchor];
+        problem(rep, an->seq, "external_anchor",
+                "anchor record %llu is beyond the head %llu (chain truncated "
+                "or rewritten)",
+                (unsigned long long)an->seq, (unsigned long long)cs->head_seq);
     }
+}
+
+static int anchor_cmp(const void *x, const void *y)
+{
+    const struct adp_audit_anchor *a = x, *b = y;
+
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/*
+ * Sort a copy of the anchors and settle those older than the retained
+ * chain: the newest prune record names the last row it deleted, so an
+ * anchor of exactly that row is checked; older ones only counted.
+ * Sets w->anchors / nanchors to the rest. *copy is freed by the caller.
+ */
+static bool anchors_prepare(const struct adp_audit_anchor *in, size_t n,
+                            const struct chain_state *cs,
+                            const struct pruned *pr, struct walk *w,
+                            struct adp_audit_anchor **copy,
+                            struct adp_audit_verify_report *rep)
+{
+    size_t i = 0;
+
+    *copy = NULL;
+    if (n == 0)
+        return true;
+    *copy = malloc(n * sizeof(**copy));
+    if (!*copy)
+        return false;
+    memcpy(*copy, in, n * sizeof(**copy));
+    qsort(*copy, n, sizeof(**copy), anchor_cmp);
+    for (; i < n && (*copy)[i].seq < cs->base_seq; i++) {
+        if (pr->seq && (*copy)[i].seq == pr->seq) {
+            rep->anchors++;
+            if (memcmp((*copy)[i].hash, pr->hash, ADP_AUDIT_HASH_LEN) != 0)
+                problem(rep, pr->seq, "external_anchor",
+                        "the pruned record %llu was not the anchor's (chain "
+                        "rewritten)",
+                        (unsigned long long)pr->seq);
+        } else {
+            rep->anchors_pruned++;
+        }
+    }
+    w->anchors = *copy + i;
+    w->nanchors = n - i;
+    return true;
 }
 
 /* Intents without an outcome, outcomes without their intent. */
@@ -325,51 +383,196 @@ static enum xr_status count_links(struct adp_audit *a,
                      &rep->orphan_outcomes, err);
 }
 
+/* Open a read snapshot and check the shape of chain_state. false when
+ * the snapshot failed (rc set) or chain_state is malformed (reported). */
+static bool begin(struct adp_audit *a, struct chain_state *cs,
+                  struct adp_audit_verify_report *rep, enum xr_status *rc,
+                  struct xr_error *err)
+{
+    memset(rep, 0, sizeof(*rep));
+    rep->intact = true;
+    *rc = XR_OK;
+    /* One read snapshot for everything. */
+    if (!adp__audit_exec_sql(a, "BEGIN")) {
+        *rc = adp__audit_db_error(a, err, "begin");
+        return false;
+    }
+    *rc = adp__audit_state_read(a, cs, err);
+    if (*rc != XR_OK)
+        return false;
+    rep->base_seq = cs->base_seq;
+    rep->head_seq = cs->head_seq;
+    memcpy(rep->head_hash, cs->head_hash, ADP_AUDIT_HASH_LEN);
+    if (cs->head_seq + 1 < cs->base_seq) {
+        problem(rep, cs->head_seq + 1, "malformed",
+                "chain_state head %llu is before its base %llu",
+                (unsigned long long)cs->head_seq,
+                (unsigned long long)cs->base_seq);
+        return false;
+    }
+    return true;
+}
+
 enum xr_status adp_audit_verify(struct adp_audit *a,
-                                const struct adp_audit_anchor *anchor,
-                                struct adp_audit_verify_report *rep,
+                                const struct adp_audit_anchor *anchors,
+                                size_t n, struct adp_audit_verify_report *rep,
                                 struct xr_error *err)
 {
+    struct adp_audit_anchor *copy = NULL;
     struct chain_state cs;
+    struct pruned pr;
     struct walk w;
     enum xr_status rc;
 
-    memset(rep, 0, sizeof(*rep));
-    rep->intact = true;
-    /* One read snapshot for everything. */
-    if (!adp__audit_exec_sql(a, "BEGIN")) {
-        rc = adp__audit_db_error(a, err, "begin");
+    if (!begin(a, &cs, rep, &rc, err))
         goto out;
-    }
-    rc = adp__audit_state_read(a, &cs, err);
-    if (rc != XR_OK)
-        goto out;
-    rep->base_seq = cs.base_seq;
-    rep->head_seq = cs.head_seq;
-    memcpy(rep->head_hash, cs.head_hash, ADP_AUDIT_HASH_LEN);
-    if (cs.head_seq + 1 < cs.base_seq) {
-        problem(rep, cs.head_seq + 1, "malformed",
-                "chain_state head %llu is before its base %llu",
-                (unsigned long long)cs.head_seq,
-                (unsigned long long)cs.base_seq);
-        goto done;
-    }
-    rc = check_base(a, &cs, rep, err);
+    rc = check_base(a, &cs, &pr, rep, err);
     if (rc != XR_OK)
         goto out;
     memset(&w, 0, sizeof(w));
     w.expect = cs.base_seq;
     memcpy(w.prev, cs.base_prev, sizeof(w.prev));
-    rc = walk_rows(a, &cs, anchor, &w, rep, err);
+    if (!anchors_prepare(anchors, n, &cs, &pr, &w, &copy, rep)) {
+        rc = adp__audit_oom(err);
+        goto out;
+    }
+    rc = walk_rows(a, &cs, &w, rep, err);
     if (rc != XR_OK)
         goto out;
-    check_end(&cs, anchor, &w, rep);
+    check_end(&cs, &w, rep);
     rc = count_links(a, rep, err);
-    if (rc != XR_OK)
+out:
+    free(copy);
+    adp__audit_rollback(a);
+    return rc;
+}
+
+/* The prev_hash of the row at seq (it must have `hash`); false with a
+ * problem reported when the row is gone or differs. */
+static enum xr_status start_at(struct adp_audit *a,
+                               const struct adp_audit_anchor *from,
+                               struct walk *w,
+                               struct adp_audit_verify_report *rep,
+                               struct xr_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    struct adp_audit_row r;
+    enum xr_status rc = XR_OK;
+    int src;
+
+    if (sqlite3_prepare_v2(a->db,
+                           "SELECT " COLS("") " FROM records WHERE seq = ?", -1,
+                           &st, NULL) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)from->seq) != SQLITE_OK) {
+        rc = adp__audit_db_error(a, err, "reading records");
         goto out;
-done:
-    rc = XR_OK;
+    }
+    src = sqlite3_step(st);
+    if (src != SQLITE_ROW && src != SQLITE_DONE) {
+        rc = adp__audit_db_error(a, err, "reading records");
+        goto out;
+    }
+    if (src == SQLITE_DONE || !adp__audit_row_read(st, 0, &r) ||
+        memcmp(r.row_hash, from->hash, ADP_AUDIT_HASH_LEN) != 0) {
+        problem(rep, from->seq, "external_anchor",
+                "record %llu %s (chain rewritten or truncated)",
+                (unsigned long long)from->seq,
+                src == SQLITE_DONE ? "is gone" : "does not match the anchor");
+        goto out;
+    }
+    memcpy(w->prev, r.prev_hash, ADP_AUDIT_HASH_LEN);
+    w->expect = from->seq;
+    w->have_row = true;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+enum xr_status adp_audit_verify_from(struct adp_audit *a,
+                                     const struct adp_audit_anchor *from,
+                                     struct adp_audit_verify_report *rep,
+                                     struct xr_error *err)
+{
+    struct chain_state cs;
+    struct walk w;
+    enum xr_status rc;
+
+    if (!begin(a, &cs, rep, &rc, err))
+        goto out;
+    memset(&w, 0, sizeof(w));
+    if (from->seq < cs.base_seq || from->seq > cs.head_seq) {
+        problem(rep, from->seq, "external_anchor",
+                "record %llu is outside the chain %llu..%llu (%s)",
+                (unsigned long long)from->seq, (unsigned long long)cs.base_seq,
+                (unsigned long long)cs.head_seq,
+                from->seq > cs.head_seq ? "truncated or rewritten"
+                                        : "pruned since");
+        goto out;
+    }
+    rc = start_at(a, from, &w, rep, err);
+    if (rc != XR_OK || !rep->intact)
+        goto out;
+    rc = walk_rows(a, &cs, &w, rep, err);
+    if (rc == XR_OK)
+        check_end(&cs, &w, rep);
 out:
     adp__audit_rollback(a);
+    return rc;
+}
+
+enum xr_status adp_audit_head(struct adp_audit *a, struct adp_audit_head *head,
+                              struct xr_error *err)
+{
+    struct chain_state cs;
+    enum xr_status rc;
+
+    memset(head, 0, sizeof(*head));
+    if (!adp__audit_exec_sql(a, "BEGIN"))
+        return adp__audit_db_error(a, err, "begin");
+    rc = adp__audit_state_read(a, &cs, err);
+    adp__audit_rollback(a);
+    if (rc != XR_OK)
+        return rc;
+    head->seq = cs.head_seq;
+    memcpy(head->hash, cs.head_hash, ADP_AUDIT_HASH_LEN);
+    head->base_seq = cs.base_seq;
+    memcpy(head->chain_id, cs.chain_id, ADP_AUDIT_CHAIN_ID_LEN);
+    return XR_OK;
+}
+
+enum xr_status adp_audit_anchor_at(struct adp_audit *a, uint64_t seq,
+                                   struct adp_audit_anchor *out,
+                                   struct xr_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    const uint8_t *h = NULL;
+    enum xr_status rc;
+    int src;
+
+    memset(out, 0, sizeof(*out));
+    if (sqlite3_prepare_v2(a->db, "SELECT row_hash FROM records WHERE seq = ?",
+                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)seq) != SQLITE_OK) {
+        rc = adp__audit_db_error(a, err, "reading a record");
+        goto out;
+    }
+    src = sqlite3_step(st);
+    if (src == SQLITE_DONE ||
+        (src == SQLITE_ROW &&
+         !adp__audit_col_blob(st, 0, ADP_AUDIT_HASH_LEN, false, &h))) {
+        rc = xr_error_set(err, XR_EPROTO, "not_found", "",
+                          "no intact record %llu in the audit store",
+                          (unsigned long long)seq);
+        goto out;
+    }
+    if (src != SQLITE_ROW) {
+        rc = adp__audit_db_error(a, err, "reading a record");
+        goto out;
+    }
+    out->seq = seq;
+    memcpy(out->hash, h, ADP_AUDIT_HASH_LEN);
+    rc = XR_OK;
+out:
+    sqlite3_finalize(st);
     return rc;
 }

@@ -56,8 +56,9 @@ struct adp_auditq {
     struct adp_metrics_shard *metrics;
     struct adp_auditq_item *w_head; /* appended, waiting to be durable */
     struct adp_auditq_item *w_tail;
-    char *path; /* the store's path */
-    dev_t dev;  /* the file it named when opened */
+    struct adp_chainwatch *watch; /* checkpoints (writer thread) */
+    char *path;                   /* the store's path */
+    dev_t dev;                    /* the file it named when opened */
     ino_t ino;
     bool gone; /* the path no longer names that file */
 };
@@ -262,6 +263,7 @@ static bool commit(struct adp_auditq *q)
         adp_metrics_audit_commit(q->metrics, (uint64_t)(adp_mono_us() - t0));
     if (rc == XR_OK) {
         uint64_t durable = adp_audit_durable(q->a);
+        size_t rows = 0;
         if (!atomic_exchange(&q->healthy, true))
             adp_log_info("audit store writable again");
         while ((it = q->w_head) && it->ticket <= durable) {
@@ -269,7 +271,9 @@ static bool commit(struct adp_auditq *q)
             if (!q->w_head)
                 q->w_tail = NULL;
             deliver(it, true, NULL);
+            rows++;
         }
+        adp_chainwatch_committed(q->watch, rows);
         return true;
     }
     if (atomic_exchange(&q->healthy, false))
@@ -304,8 +308,32 @@ static void *writer(void *arg)
 
     for (;;) {
         pthread_mutex_lock(&q->lock);
-        while (!q->in_head && !q->stop && !retry)
-            pthread_cond_wait(&q->cond, &q->lock);
+        while (!q->in_head && !q->stop && !retry) {
+            int64_t due = adp_chainwatch_due_ms(q->watch);
+            if (!due) {
+                pthread_cond_wait(&q->cond, &q->lock);
+                continue;
+            }
+            if (adp_mono_ms() >= due) {
+                /* A checkpoint falls due while idle. */
+                pthread_mutex_unlock(&q->lock);
+                adp_chainwatch_tick(q->watch);
+                pthread_mutex_lock(&q->lock);
+                continue;
+            }
+            {
+                struct timespec ts;
+                int64_t ms = due - adp_mono_ms();
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_sec += (time_t)(ms / 1000);
+                ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+                if (ts.tv_nsec >= 1000000000L) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000L;
+                }
+                pthread_cond_timedwait(&q->cond, &q->lock, &ts);
+            }
+        }
         if (retry && !q->in_head && !q->stop) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
@@ -353,10 +381,11 @@ static void *writer(void *arg)
     return NULL;
 }
 
-enum xr_status adp_auditq_new(const char *path,
+enum xr_status adp_auditq_new(const struct adp_auditq_opts *o,
                               struct adp_metrics_shard *metrics,
                               struct adp_auditq **out, struct xr_error *err)
 {
+    const char *path = o->path;
     struct adp_auditq *q = calloc(1, sizeof(*q));
     enum xr_status rc;
 
@@ -382,6 +411,9 @@ enum xr_status adp_auditq_new(const char *path,
         q->dev = st.st_dev;
         q->ino = st.st_ino;
     }
+    rc = adp_chainwatch_new(q->a, &o->checkpoint, &q->watch, err);
+    if (rc != XR_OK)
+        goto fail;
     if (pthread_create(&q->thread, NULL, writer, q) != 0) {
         rc = xr_error_set(err, XR_EIO, "io_error", "",
                           "cannot start the audit writer thread");
@@ -420,6 +452,8 @@ void adp_auditq_free(struct adp_auditq *q)
     if (q->a && adp_audit_pending(q->a) > 0)
         adp_log_err("audit store: %zu records could not be committed",
                     adp_audit_pending(q->a));
+    if (!q->gone)
+        adp_chainwatch_free(q->watch); /* a last checkpoint */
     adp_audit_close(q->a);
     free(q->path);
     pthread_cond_destroy(&q->cond);
@@ -511,5 +545,7 @@ enum xr_status adp_auditq_outcome(struct adp_auditq *q,
 
 bool adp_auditq_healthy(const struct adp_auditq *q)
 {
+    if (!adp_chainwatch_ok(q->watch))
+        return false;
     return atomic_load(&q->healthy);
 }

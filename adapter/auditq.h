@@ -22,6 +22,7 @@
 #include <xroad/error.h>
 
 #include "audit.h"
+#include "chainwatch.h"
 
 struct adp_auditq;
 struct adp_metrics_shard;
@@ -56,12 +57,21 @@ XR_NODISCARD enum xr_status adp_auditq_sink_init(struct adp_auditq_sink *s,
 /* Frees items still queued (their completions are dropped). */
 void adp_auditq_sink_cleanup(struct adp_auditq_sink *s);
 
+/* The store and its checkpoints (chainwatch.h). */
+struct adp_auditq_opts {
+    const char *path;                      /* the store */
+    struct adp_chainwatch_opts checkpoint; /* key borrowed */
+};
+
 /*
- * Open the store at path and start the writer thread. metrics may be NULL;
- * it is written only by the writer thread.
- * Ownership: *out is new; stop and free with adp_auditq_free().
+ * Open the store, check its chain (against the last checkpoint: see
+ * adp_chainwatch_new() for the errors that refuse a start) and start the
+ * writer thread. metrics may be NULL; it is written only by the writer
+ * thread.
+ * Ownership: *out is new; stop and free with adp_auditq_free(); the
+ * checkpoint key must outlive it.
  */
-XR_NODISCARD enum xr_status adp_auditq_new(const char *path,
+XR_NODISCARD enum xr_status adp_auditq_new(const struct adp_auditq_opts *o,
                                            struct adp_metrics_shard *metrics,
                                            struct adp_auditq **out,
                                            struct xr_error *err);
@@ -92,7 +102,8 @@ XR_NODISCARD enum xr_status adp_auditq_outcome(
     int64_t deadline_ms, struct adp_auditq_sink *sink, void *ctx,
     struct xr_error *err);
 
-/* True while the last commit succeeded (for /readyz). Any thread. */
+/* True while the last commit succeeded and no checkpoint found the chain
+ * changed (for /readyz). Any thread. */
 bool adp_auditq_healthy(const struct adp_auditq *q);
 
 #endif

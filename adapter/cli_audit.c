@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "audit.h"
+#include "checkpoint.h"
 #include "cli.h"
 #include "util.h"
 #include "config.h"
@@ -28,6 +29,8 @@
 #define RETENTION_MAX_DAYS     36500u
 #define PRUNE_ROUNDS_MAX       1000000u /* bounds the prune loop */
 
+#define ANCHOR_ARGS_MAX 16u /* --anchor options */
+
 /* Options shared by the subcommands. */
 struct audit_opts {
     const char *config;      /* -c FILE */
@@ -35,8 +38,10 @@ struct audit_opts {
     bool json;               /* --json */
     bool force;              /* --force (prune) */
     unsigned retention_days; /* --retention-days, 0 = from config */
-    bool has_anchor;
-    struct adp_audit_anchor anchor;
+    size_t nanchor;          /* --anchor, repeatable */
+    struct adp_audit_anchor anchor[ANCHOR_ARGS_MAX];
+    const char *anchors;    /* --anchors FILE|journal */
+    const char *anchor_key; /* --anchor-key PUB */
     struct adp_audit_filter filter;
     char subject_buf[ADP_AUDIT_TEXT_MAX + 2]; /* --subject - (stdin) */
 };
@@ -52,6 +57,8 @@ enum opt_id {
     OPT_TO,
     OPT_LIMIT,
     OPT_ANCHOR,
+    OPT_ANCHORS,
+    OPT_ANCHOR_KEY,
     OPT_RETENTION,
     OPT_FORCE
 };
@@ -60,7 +67,9 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: vayla audit verify [-c FILE | --db PATH] [--anchor "
-            "SEQ:HASH] [--json]\n"
+            "SEQ:HASH]...\n"
+            "                          [--anchors FILE|journal] "
+            "[--anchor-key PUB] [--json]\n"
             "       vayla audit search [-c FILE | --db PATH] [--subject ID|-]\n"
             "                          [--end-user U] [--caller C] "
             "[--message-id ID]\n"
@@ -77,6 +86,11 @@ static void usage(FILE *out)
             "it elsewhere\n"
             "        and pass it later as --anchor to prove the chain was "
             "not rewritten.\n"
+            "        --anchors checks every checkpoint the daemon wrote "
+            "(its [audit]\n"
+            "        checkpoint_file, or the journal); with --anchor-key "
+            "each must carry a\n"
+            "        valid signature of that Ed25519 public key.\n"
             "search  one line per query (intent + outcome): tab-separated "
             "with a header,\n"
             "        or JSON lines with --json. --subject - reads the "
@@ -236,10 +250,22 @@ static int apply_opt(int c, struct audit_opts *o, const char **name)
             return ADP_EXIT_USAGE;
         }
         return ADP_EXIT_OK;
+    case OPT_ANCHORS:
+        *name = "anchor";
+        o->anchors = optarg;
+        return ADP_EXIT_OK;
+    case OPT_ANCHOR_KEY:
+        *name = "anchor";
+        o->anchor_key = optarg;
+        return ADP_EXIT_OK;
     case OPT_ANCHOR:
         *name = "anchor";
-        o->has_anchor = true;
-        if (!parse_anchor(optarg, &o->anchor)) {
+        if (o->nanchor >= ANCHOR_ARGS_MAX) {
+            fprintf(stderr, "vayla: audit: at most %u --anchor options\n",
+                    ANCHOR_ARGS_MAX);
+            return ADP_EXIT_USAGE;
+        }
+        if (!parse_anchor(optarg, &o->anchor[o->nanchor++])) {
             fprintf(stderr, "vayla: audit: --anchor: expected SEQ:HASH "
                             "(64 hex digits), as printed by verify\n");
             return ADP_EXIT_USAGE;
@@ -283,6 +309,8 @@ static int parse_opts(int argc, char **argv, const char *allowed,
         {"to", required_argument, NULL, OPT_TO},
         {"limit", required_argument, NULL, OPT_LIMIT},
         {"anchor", required_argument, NULL, OPT_ANCHOR},
+        {"anchors", required_argument, NULL, OPT_ANCHORS},
+        {"anchor-key", required_argument, NULL, OPT_ANCHOR_KEY},
         {"retention-days", required_argument, NULL, OPT_RETENTION},
         {"force", no_argument, NULL, OPT_FORCE},
         {"help", no_argument, NULL, 'h'},
@@ -378,8 +406,71 @@ out:
 /* ------------------------------------------------------------------ */
 /* verify                                                               */
 
+/*
+ * The anchors of one verify: --anchor options and the checkpoints of
+ * --anchors, which must belong to this store's chain.
+ */
+static int gather_anchors(struct adp_audit *a, const struct audit_opts *o,
+                          struct adp_audit_anchor **out, size_t *n)
+{
+    struct adp_checkpoint *cps = NULL;
+    struct adp_audit_head head;
+    EVP_PKEY *pub = NULL;
+    struct xr_error err;
+    size_t ncp = 0;
+    int rc = ADP_EXIT_USAGE;
+
+    *out = NULL;
+    *n = 0;
+    if (o->anchor_key && !o->anchors) {
+        fprintf(stderr, "vayla: audit verify: --anchor-key needs --anchors\n");
+        return ADP_EXIT_USAGE;
+    }
+    if (o->anchor_key &&
+        adp_checkpoint_key_load(o->anchor_key, false, &pub, &err) != XR_OK) {
+        rc = fail("verify", &err);
+        goto out;
+    }
+    if (o->anchors &&
+        (adp_checkpoint_read(o->anchors, pub, &cps, &ncp, &err) != XR_OK ||
+         adp_audit_head(a, &head, &err) != XR_OK)) {
+        rc = fail(err.field[0] ? err.field : "verify", &err);
+        goto out;
+    }
+    *out = calloc(o->nanchor + ncp + 1, sizeof(**out));
+    if (!*out) {
+        fprintf(stderr, "vayla: audit verify: out of memory\n");
+        goto out;
+    }
+    memcpy(*out, o->anchor, o->nanchor * sizeof(**out));
+    for (size_t i = 0; i < ncp; i++) {
+        if (memcmp(cps[i].chain_id, head.chain_id, ADP_AUDIT_CHAIN_ID_LEN)) {
+            /* A store made anew is a rewritten store as far as the
+             * checkpoints know: never skip them. */
+            printf("audit chain BROKEN: checkpoint %" PRIu64
+                   " belongs to another chain: the store was replaced\n",
+                   cps[i].anchor.seq);
+            rc = ADP_EXIT_INVALID;
+            goto out;
+        }
+        (*out)[o->nanchor + i] = cps[i].anchor;
+    }
+    *n = o->nanchor + ncp;
+    rc = ADP_EXIT_OK;
+out:
+    if (rc != ADP_EXIT_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    free(cps);
+    EVP_PKEY_free(pub);
+    return rc;
+}
+
 static int cmd_verify(int argc, char **argv)
 {
+    struct adp_audit_anchor *anchors = NULL;
+    size_t nanchors = 0;
     struct adp_audit_verify_report rep;
     struct adp_audit *a = NULL;
     struct audit_opts o;
@@ -395,8 +486,10 @@ static int cmd_verify(int argc, char **argv)
     rc = open_store(&o, true, true, &a, &days);
     if (rc != ADP_EXIT_OK)
         goto out;
-    if (adp_audit_verify(a, o.has_anchor ? &o.anchor : NULL, &rep, &err) !=
-        XR_OK) {
+    rc = gather_anchors(a, &o, &anchors, &nanchors);
+    if (rc != ADP_EXIT_OK)
+        goto out;
+    if (adp_audit_verify(a, anchors, nanchors, &rep, &err) != XR_OK) {
         rc = fail("verify", &err);
         goto out;
     }
@@ -415,6 +508,10 @@ static int cmd_verify(int argc, char **argv)
             (json_int_t)rep.outcomes, "prunes", (json_int_t)rep.prunes,
             "open_intents", (json_int_t)rep.open_intents, "orphan_outcomes",
             (json_int_t)rep.orphan_outcomes);
+        if (j)
+            json_object_update_new(
+                j, json_pack("{s:I, s:I}", "anchors", (json_int_t)rep.anchors,
+                             "anchors_pruned", (json_int_t)rep.anchors_pruned));
         if (!j || json_dumpf(j, stdout, JSON_COMPACT) != 0 ||
             fputc('\n', stdout) == EOF) {
             fprintf(stderr, "vayla: audit verify: cannot write output\n");
@@ -431,6 +528,10 @@ static int cmd_verify(int argc, char **argv)
                rep.rows, rep.intents, rep.outcomes, rep.prunes, rep.base_seq,
                rep.head_seq);
         printf("head: %" PRIu64 ":%s\n", rep.head_seq, head);
+        if (rep.anchors || rep.anchors_pruned)
+            printf("anchors: %" PRIu64 " checked, %" PRIu64
+                   " older than the retained chain\n",
+                   rep.anchors, rep.anchors_pruned);
         if (rep.open_intents)
             printf("note: %" PRIu64 " intents have no outcome (in flight, "
                    "or the process stopped before the answer)\n",
@@ -449,6 +550,7 @@ static int cmd_verify(int argc, char **argv)
     }
     rc = rep.intact ? ADP_EXIT_OK : ADP_EXIT_INVALID;
 out:
+    free(anchors);
     json_decref(j);
     adp_audit_close(a);
     return rc;

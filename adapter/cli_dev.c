@@ -200,6 +200,10 @@ static int make_certs(const char *dir, char *client_fp, char *caller_fp,
     if (adp_devcert_fingerprint(cli.cert, client_fp, fpsize, &err) != XR_OK ||
         adp_devcert_fingerprint(call.cert, caller_fp, fpsize, &err) != XR_OK)
         goto out;
+    /* Signs the audit checkpoints; verify --anchor-key takes the .pub. */
+    if (join(key, dir, "checkpoint.key") || join(cert, dir, "checkpoint.pub") ||
+        adp_devcert_write_ed25519(key, cert, &err) != XR_OK)
+        goto out;
     rc = 0;
 out:
     if (rc != 0)
@@ -245,9 +249,15 @@ static int write_configs(const char *dir, long base, const char *client_fp,
         "product = PERUSSANOMA 3\n"
         "follow_passivated = true\n"
         "\n"
+        "; Checkpoints of the audit chain: keep audit-checkpoints.log (or\n"
+        "; the journal) off this host; verify with\n"
+        "; vayla audit verify --anchors audit-checkpoints.log\n"
+        ";                    --anchor-key checkpoint.pub\n"
         "[audit]\n"
         "path = audit.db\n"
         "retention_days = 1826\n"
+        "checkpoint_file = audit-checkpoints.log\n"
+        "checkpoint_key = checkpoint.key\n"
         "\n"
         "; vayla serve: TLS on 127.0.0.1:%ld (callers may present a client\n"
         "; certificate from ca.pem) and a UNIX socket in this directory\n"

@@ -75,6 +75,14 @@ static const struct key_def keys[] = {
      0, false},
 
     {"audit", "path", KT_PATH, OFF(audit.path), NO_HAS, 0, 0, false},
+    {"audit", "checkpoint_file", KT_PATH, OFF(audit.checkpoint_file), NO_HAS, 0,
+     0, false},
+    {"audit", "checkpoint_key", KT_PATH, OFF(audit.checkpoint_key), NO_HAS, 0,
+     0, false},
+    {"audit", "checkpoint_every", KT_UINT, OFF(audit.checkpoint_every), NO_HAS,
+     0, 1000000000, false},
+    {"audit", "checkpoint_interval_s", KT_UINT,
+     OFF(audit.checkpoint_interval_s), NO_HAS, 0, 86400, false},
     {"audit", "retention_days", KT_UINT, OFF(audit.retention_days), NO_HAS, 1,
      36500, false},
 
@@ -533,6 +541,8 @@ static enum xr_status load_text(const char *path, const char *text, size_t len,
     cfg->ss.max_connections = ADP_CONFIG_SS_CONNECTIONS_DEFAULT;
     cfg->vtj.follow_passivated = true;
     cfg->audit.retention_days = ADP_CONFIG_AUDIT_RETENTION_DEFAULT;
+    cfg->audit.checkpoint_every = ADP_CONFIG_CHECKPOINT_EVERY_DEFAULT;
+    cfg->audit.checkpoint_interval_s = ADP_CONFIG_CHECKPOINT_INTERVAL_DEFAULT;
     cfg->listen.port = ADP_CONFIG_LISTEN_PORT_DEFAULT;
     cfg->listen.unix_mode = ADP_CONFIG_UNIX_MODE_DEFAULT;
     cfg->listen.require_client_cert = true;
@@ -635,6 +645,8 @@ void adp_config_free(struct adp_config *cfg)
     free(cfg->vtj.password_env);
     free(cfg->vtj.product);
     free(cfg->audit.path);
+    free(cfg->audit.checkpoint_file);
+    free(cfg->audit.checkpoint_key);
     free(cfg->listen.address);
     free(cfg->listen.unix_socket);
     free(cfg->listen.tls_cert);

@@ -36,12 +36,14 @@
 #define ADP_CONFIG_TEXT_MAX   255u /* username, product, ... */
 
 /* Defaults (docs/configuration.md). */
-#define ADP_CONFIG_CONNECT_TIMEOUT_MS_DEFAULT 5000u
-#define ADP_CONFIG_TIMEOUT_MS_DEFAULT         120000u
-#define ADP_CONFIG_MAX_RESPONSE_BYTES_DEFAULT (16u * 1024u * 1024u)
-#define ADP_CONFIG_SS_CONNECTIONS_DEFAULT     256u /* whole process */
-#define ADP_CONFIG_VTJ_PRODUCT_DEFAULT        "PERUSSANOMA 3"
-#define ADP_CONFIG_AUDIT_RETENTION_DEFAULT    1826u /* days, 5 years */
+#define ADP_CONFIG_CONNECT_TIMEOUT_MS_DEFAULT  5000u
+#define ADP_CONFIG_TIMEOUT_MS_DEFAULT          120000u
+#define ADP_CONFIG_MAX_RESPONSE_BYTES_DEFAULT  (16u * 1024u * 1024u)
+#define ADP_CONFIG_SS_CONNECTIONS_DEFAULT      256u /* whole process */
+#define ADP_CONFIG_VTJ_PRODUCT_DEFAULT         "PERUSSANOMA 3"
+#define ADP_CONFIG_AUDIT_RETENTION_DEFAULT     1826u /* days, 5 years */
+#define ADP_CONFIG_CHECKPOINT_EVERY_DEFAULT    1000u /* records */
+#define ADP_CONFIG_CHECKPOINT_INTERVAL_DEFAULT 300u  /* seconds */
 
 #define ADP_PIN_SHA256_LEN 32u /* bytes of a SHA-256 fingerprint */
 
@@ -110,6 +112,11 @@ struct adp_config_vtj {
 struct adp_config_audit {
     char *path;              /* absolute path or NULL when not set, owned */
     unsigned retention_days; /* 1 .. 36500, default 1826 */
+    /* Checkpoints of the chain's head (checkpoint.h), by `vayla serve`: */
+    char *checkpoint_file;          /* appended to, or NULL, owned */
+    char *checkpoint_key;           /* Ed25519 private key PEM, or NULL */
+    unsigned checkpoint_every;      /* records; 0 = not by count */
+    unsigned checkpoint_interval_s; /* seconds; 0 = not by time */
 };
 
 /*

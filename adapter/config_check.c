@@ -16,6 +16,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "checkpoint.h"
 #include "config_internal.h"
 #include "services/vtj.h"
 #include "util.h"
@@ -265,6 +266,24 @@ static void check_ss(struct parse_state *st)
                        "security_server.client_key", ss->client_key_passphrase);
 }
 
+/* The checkpoint key is an Ed25519 private key; the file's folder exists. */
+static void check_audit(struct parse_state *st)
+{
+    const struct adp_config_audit *au = &st->cfg->audit;
+    struct xr_error err;
+    EVP_PKEY *k = NULL;
+
+    if (au->checkpoint_key &&
+        adp_checkpoint_key_load(au->checkpoint_key, true, &k, &err) != XR_OK)
+        adp__config_problem(st, kline(st, "audit", "checkpoint_key"),
+                            "audit.checkpoint_key", "%s", err.msg);
+    EVP_PKEY_free(k);
+    if (au->checkpoint_key && !au->checkpoint_file)
+        adp__config_problem(st, kline(st, "audit", "checkpoint_key"),
+                            "audit.checkpoint_key",
+                            "signs checkpoints: set checkpoint_file too");
+}
+
 static void check_vtj(struct parse_state *st)
 {
     struct adp_config_vtj *vtj = &st->cfg->vtj;
@@ -414,5 +433,6 @@ void adp__config_check_all(struct parse_state *st)
     check_ss(st);
     check_vtj(st);
     check_listen(st);
+    check_audit(st);
     check_callers(st);
 }

@@ -247,3 +247,39 @@ enum xr_status adp_devcert_fingerprint(X509 *cert, char *out, size_t size,
     }
     return XR_OK;
 }
+
+enum xr_status adp_devcert_write_ed25519(const char *key_path,
+                                         const char *pub_path,
+                                         struct xr_error *err)
+{
+    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    enum xr_status rc = XR_EIO;
+    FILE *f = NULL;
+    int ok;
+
+    if (!k)
+        return ssl_fail(err, "Ed25519 key generation");
+    f = open_mode(key_path, 0600, err);
+    if (!f)
+        goto out;
+    ok = PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
+    if (fclose(f) != 0 || !ok) {
+        rc = xr_error_set(err, XR_EIO, "io_error", "", "%s: write failed",
+                          key_path);
+        goto out;
+    }
+    f = open_mode(pub_path, 0644, err);
+    if (!f)
+        goto out;
+    ok = PEM_write_PUBKEY(f, k);
+    if (fclose(f) != 0 || !ok) {
+        rc = xr_error_set(err, XR_EIO, "io_error", "", "%s: write failed",
+                          pub_path);
+        goto out;
+    }
+    rc = XR_OK;
+out:
+    ERR_clear_error();
+    EVP_PKEY_free(k);
+    return rc;
+}

@@ -64,4 +64,13 @@ XR_NODISCARD enum xr_status adp_devcert_fingerprint(X509 *cert, char *out,
                                                     size_t size,
                                                     struct xr_error *err);
 
+/*
+ * A new Ed25519 key pair (the audit checkpoint key): the private key to
+ * key_path (PKCS#8 PEM, mode 0600), the public key to pub_path (PEM,
+ * 0644). Errors: XR_EIO, XR_EINTERNAL. Thread-safety: reentrant.
+ */
+XR_NODISCARD enum xr_status adp_devcert_write_ed25519(const char *key_path,
+                                                      const char *pub_path,
+                                                      struct xr_error *err);
+
 #endif

@@ -152,4 +152,13 @@ struct adp_log_req {
 #define ADP_LOG_VALUE_MAX 256u
 void adp_log_request(const struct adp_log_req *r);
 
+/*
+ * One audit checkpoint line (checkpoint.h) at level INFO: "audit
+ * checkpoint: LINE", and under journald with the fields
+ * VAYLA_EVENT=checkpoint and VAYLA_CHECKPOINT=LINE, which `vayla audit
+ * verify --anchors journal` reads back. The line is not redacted (it is
+ * hex and base64 only). Thread-safety: any thread.
+ */
+void adp_log_checkpoint(const char *line);
+
 #endif

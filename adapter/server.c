@@ -30,6 +30,7 @@
 
 #include "api.h"
 #include "auditq.h"
+#include "checkpoint.h"
 #include "conn.h"
 #include "curlev.h"
 #include "gen.h"
@@ -86,6 +87,7 @@ struct adp_server {
     unsigned tcp_port;            /* actual port (after binding port 0) */
     struct adp_metrics *metrics;
     struct adp_auditq *auditq; /* the audit writer thread */
+    EVP_PKEY *checkpoint_key;  /* signs checkpoints, or NULL */
     atomic_bool stopping;
     _Atomic(struct adp_gen *) gen; /* newest generation (main's ref) */
     uint64_t gen_number;
@@ -659,6 +661,30 @@ static void on_event_log(int severity, const char *msg)
     adp_log(level, "libevent: %s", msg ? msg : "");
 }
 
+/* The audit writer with its checkpoints ([audit], read at start only). */
+static enum xr_status audit_start(struct adp_server *srv,
+                                  const struct adp_config *cfg,
+                                  struct xr_error *err)
+{
+    struct adp_auditq_opts o;
+    enum xr_status rc;
+
+    memset(&o, 0, sizeof(o));
+    o.path = cfg->audit.path;
+    o.checkpoint.file = cfg->audit.checkpoint_file;
+    o.checkpoint.every = cfg->audit.checkpoint_every;
+    o.checkpoint.interval_ms = cfg->audit.checkpoint_interval_s * 1000u;
+    if (cfg->audit.checkpoint_key) {
+        rc = adp_checkpoint_key_load(cfg->audit.checkpoint_key, true,
+                                     &srv->checkpoint_key, err);
+        if (rc != XR_OK)
+            return rc;
+        o.checkpoint.key = srv->checkpoint_key;
+    }
+    return adp_auditq_new(&o, adp_metrics_shard(srv->metrics, srv->nworkers),
+                          &srv->auditq, err);
+}
+
 int adp_server_run(const char *config_path, const char *ready_file)
 {
     struct adp_server srv;
@@ -736,9 +762,7 @@ int adp_server_run(const char *config_path, const char *ready_file)
         adp_log_err("%s", err.msg);
         goto out;
     }
-    if (adp_auditq_new(cfg->audit.path,
-                       adp_metrics_shard(srv.metrics, srv.nworkers),
-                       &srv.auditq, &err) != XR_OK) {
+    if (audit_start(&srv, cfg, &err) != XR_OK) {
         adp_log_err("audit store %s: %s", cfg->audit.path, err.msg);
         goto out;
     }
@@ -812,6 +836,7 @@ out:
         free(srv.workers);
     }
     adp_auditq_free(srv.auditq); /* commits what is left */
+    EVP_PKEY_free(srv.checkpoint_key);
     for (unsigned i = 0; i < ADP_WORKERS_MAX; i++) {
         if (srv.tcp_fds[i] >= 0)
             close(srv.tcp_fds[i]);

@@ -218,7 +218,7 @@ static void verify(const struct fx *f, const struct adp_audit_anchor *anchor,
     struct xr_error err;
 
     XRT_ASSERT_OK(adp_audit_open(f->path, &o, &a, &err), err);
-    XRT_ASSERT_OK(adp_audit_verify(a, anchor, rep, &err), err);
+    XRT_ASSERT_OK(adp_audit_verify(a, anchor, anchor ? 1 : 0, rep, &err), err);
     adp_audit_close(a);
 }
 
@@ -1110,6 +1110,84 @@ static void test_verify_knowledgeable_forgery(void **state)
     assert_int_equal(rep.first_bad_seq, 10);
 }
 
+/*
+ * Many anchors (the daemon's checkpoints), and verification from the last
+ * one: a consistent rewrite of the whole chain, a truncated tail with its
+ * chain_state rewritten, and a deleted row are caught from an anchor the
+ * store does not hold; anchors older than the retained chain only count.
+ */
+static struct adp_audit *open_ro(const struct fx *f)
+{
+    struct adp_audit_options o = {.read_only = true};
+    struct adp_audit *a = NULL;
+    struct xr_error err;
+
+    XRT_ASSERT_OK(adp_audit_open(f->path, &o, &a, &err), err);
+    return a;
+}
+
+static void test_verify_anchors_and_from(void **state)
+{
+    struct fx *f = *state;
+    struct adp_audit_verify_report rep;
+    struct adp_audit_anchor an[3];
+    struct adp_audit_head head;
+    struct adp_audit *a;
+    struct xr_error err;
+
+    fill(f, 3); /* rows 1..6 */
+    a = open_rw(f);
+    XRT_ASSERT_OK(adp_audit_head(a, &head, &err), err);
+    assert_int_equal(head.seq, 6);
+    assert_int_equal(head.base_seq, 1);
+    an[0].seq = 6;
+    memcpy(an[0].hash, head.hash, sizeof(head.hash));
+    adp_audit_close(a);
+    fill(f, 3); /* rows 7..12 */
+    a = open_rw(f);
+    XRT_ASSERT_OK(adp_audit_head(a, &head, &err), err);
+    an[1].seq = head.seq;
+    memcpy(an[1].hash, head.hash, sizeof(head.hash));
+    /* Anchors in any order, all met. */
+    an[2] = an[0];
+    XRT_ASSERT_OK(adp_audit_verify(a, an, 3, &rep, &err), err);
+    assert_true(rep.intact);
+    assert_int_equal(rep.anchors, 3);
+    /* From the first one: the rows after it. */
+    XRT_ASSERT_OK(adp_audit_verify_from(a, &an[0], &rep, &err), err);
+    assert_true(rep.intact);
+    assert_int_equal(rep.rows, 7);
+    adp_audit_close(a);
+
+    /* A row deleted after the anchor. */
+    sql(f->path, "DELETE FROM records WHERE seq = 9");
+    a = open_ro(f);
+    XRT_ASSERT_OK(adp_audit_verify_from(a, &an[0], &rep, &err), err);
+    assert_false(rep.intact);
+    assert_string_equal(rep.problem, "missing");
+    assert_int_equal(rep.first_bad_seq, 9);
+    adp_audit_close(a);
+
+    /* The tail cut back to row 8 and chain_state rewritten to match:
+     * intact for the store alone, not for the anchor at 12. */
+    sql(f->path, "DELETE FROM records WHERE seq > 8");
+    sql(f->path, "UPDATE chain_state SET head_seq = 8, head_hash ="
+                 " (SELECT row_hash FROM records WHERE seq = 8)");
+    assert_intact(f);
+    a = open_ro(f);
+    XRT_ASSERT_OK(adp_audit_verify(a, an, 2, &rep, &err), err);
+    assert_false(rep.intact);
+    assert_string_equal(rep.problem, "external_anchor");
+    assert_int_equal(rep.first_bad_seq, 12);
+    XRT_ASSERT_OK(adp_audit_verify_from(a, &an[1], &rep, &err), err);
+    assert_false(rep.intact);
+    assert_string_equal(rep.problem, "external_anchor");
+    /* The anchor at 6 still holds: the rows up to 8 are intact. */
+    XRT_ASSERT_OK(adp_audit_verify_from(a, &an[0], &rep, &err), err);
+    assert_true(rep.intact);
+    adp_audit_close(a);
+}
+
 static uint8_t *slurp(const char *path, size_t *len)
 {
     struct stat sb;
@@ -1828,6 +1906,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commit_failure_keeps_batch, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_anchors_and_from, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_verify_ok_and_anchor, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_verify_empty, setup, teardown),
