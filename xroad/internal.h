@@ -58,6 +58,10 @@ XR_HIDDEN void xr__tw_text(struct xr__tw *w, const char *s);
 /* Fill in zero fields of *lim with the defaults. */
 XR_HIDDEN void xr__limits_resolve(struct xr_limits *lim);
 
+/* n random bytes from OpenSSL's generator (reason random_failed). */
+XR_HIDDEN enum xr_status xr__random(uint8_t *out, size_t n,
+                                    struct xr_error *err);
+
 /*
  * Hardened XML parse: NONET, no entity substitution, no DTD allowed (a
  * DOCTYPE gives reason "dtd_forbidden"), size/depth/node caps ("too_large"),

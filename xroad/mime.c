@@ -152,6 +152,15 @@ static size_t find_delim(const uint8_t *buf, size_t len, size_t from,
     return len;
 }
 
+/* Printable ASCII and TAB only. */
+static bool printable(const char *s)
+{
+    for (; *s; s++)
+        if ((*s < 0x20 && *s != '\t') || (unsigned char)*s >= 0x7f)
+            return false;
+    return true;
+}
+
 /* Offset just after the end of the line containing `pos` (or len). */
 static size_t next_line(const uint8_t *buf, size_t len, size_t pos)
 {
@@ -178,8 +187,15 @@ static enum xr_status parse_part_headers(const uint8_t *buf, size_t len,
         while (le > s && (buf[le - 1] == '\n' || buf[le - 1] == '\r'))
             le--;
         *pos = e;
-        if (le == s)
-            return XR_OK; /* blank line: headers done */
+        if (le == s) {
+            /* Headers done. Content-Type and Content-ID are passed on
+             * (a relayed attachment keeps them): printable ASCII only. */
+            if (!printable(part->content_type) || !printable(part->content_id))
+                return xr_error_set(err, XR_EPARSE, "mime_parsing_failed", "",
+                                    "MIME Content-Type or Content-ID with a "
+                                    "control or non-ASCII byte");
+            return XR_OK;
+        }
         if (++lines > MIME_HEADER_LINES_MAX)
             return xr_error_set(err, XR_ELIMIT, "too_large", "",
                                 "more than %d MIME part header lines",
@@ -404,4 +420,279 @@ void xr__soap_close(struct xr__soap *s)
         xmlFreeDoc(s->doc);
     free(s->parts);
     memset(s, 0, sizeof(*s));
+}
+
+/* ---- the public reader and writer ----------------------------------------
+ */
+
+struct xr_mime {
+    struct xr_part *parts;
+    size_t n;
+};
+
+bool xr_mime_media(const char *value, char *out, size_t size)
+{
+    struct xr__ctype ct;
+
+    if (!value || xr__ctype_parse(value, &ct, NULL) != XR_OK ||
+        strlen(ct.media) >= size)
+        return false;
+    memcpy(out, ct.media, strlen(ct.media) + 1);
+    return true;
+}
+
+enum xr_status xr_mime_parse(const char *content_type, const uint8_t *buf,
+                             size_t len, const struct xr_limits *limits,
+                             struct xr_mime **out, struct xr_error *err)
+{
+    struct xr_limits lim = {0};
+    struct xr__ctype ct;
+    struct xr__mime_part *raw = NULL;
+    struct xr_mime *m = NULL;
+    size_t n = 0;
+    enum xr_status rc;
+
+    *out = NULL;
+    if (limits)
+        lim = *limits;
+    xr__limits_resolve(&lim);
+    if (len > lim.max_bytes) {
+        rc = xr_error_set(err, XR_ELIMIT, "too_large", "",
+                          "multipart body is %zu bytes, limit %zu", len,
+                          lim.max_bytes);
+        goto out;
+    }
+    rc = xr__ctype_parse(content_type, &ct, err);
+    if (rc != XR_OK)
+        goto out;
+    if (strcmp(ct.media, "multipart/related") != 0) {
+        rc =
+            xr_error_set(err, XR_EPROTO, "invalid_content_type", "Content-Type",
+                         "%s is not multipart/related", ct.media);
+        goto out;
+    }
+    rc = xr__mime_split(buf, len, ct.boundary, lim.max_parts, &raw, &n, err);
+    if (rc != XR_OK)
+        goto out;
+    m = calloc(1, sizeof(*m));
+    if (!m || !(m->parts = calloc(n, sizeof(*m->parts)))) {
+        rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        xr__strlcpy(m->parts[i].content_type, raw[i].content_type,
+                    sizeof(m->parts[i].content_type));
+        xr__strlcpy(m->parts[i].content_id, raw[i].content_id,
+                    sizeof(m->parts[i].content_id));
+        m->parts[i].data.ptr = raw[i].body;
+        m->parts[i].data.len = raw[i].body_len;
+    }
+    m->n = n;
+    *out = m;
+    m = NULL;
+out:
+    free(raw);
+    xr_mime_free(m);
+    return rc;
+}
+
+size_t xr_mime_count(const struct xr_mime *m)
+{
+    return m ? m->n : 0;
+}
+
+const struct xr_part *xr_mime_part(const struct xr_mime *m, size_t i)
+{
+    return m && i < m->n ? &m->parts[i] : NULL;
+}
+
+void xr_mime_free(struct xr_mime *m)
+{
+    if (!m)
+        return;
+    free(m->parts);
+    free(m);
+}
+
+#define BOUNDARY_TRIES 4
+
+/* Does needle[0..k) occur in h[0..n)? (k >= 1) */
+static bool contains(const uint8_t *h, size_t n, const char *needle, size_t k)
+{
+    const uint8_t *p = h, *end = h + n;
+
+    while ((size_t)(end - p) >= k) {
+        p = memchr(p, needle[0], (size_t)(end - p) - k + 1);
+        if (!p)
+            return false;
+        if (!memcmp(p, needle, k))
+            return true;
+        p++;
+    }
+    return false;
+}
+
+/* Does "--boundary" occur anywhere in the data of the parts? */
+static bool boundary_in(const struct xr_part *parts, size_t n,
+                        const char *delim, size_t dlen)
+{
+    for (size_t i = 0; i < n; i++)
+        if (parts[i].data.len >= dlen &&
+            contains(parts[i].data.ptr, parts[i].data.len, delim, dlen))
+            return true;
+    return false;
+}
+
+/* A fresh boundary absent from the parts; *delim gets "--" + it. */
+static enum xr_status make_boundary(const struct xr_part *parts, size_t n,
+                                    char delim[64], struct xr_error *err)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    for (int t = 0; t < BOUNDARY_TRIES; t++) {
+        uint8_t r[16];
+        char *p = delim;
+        if (xr__random(r, sizeof(r), err) != XR_OK)
+            return err ? err->code : XR_EINTERNAL;
+        memcpy(p, "--xroad-", 8);
+        p += 8;
+        for (size_t i = 0; i < sizeof(r); i++) {
+            *p++ = hex[r[i] >> 4];
+            *p++ = hex[r[i] & 15];
+        }
+        *p = '\0';
+        if (!boundary_in(parts, n, delim, strlen(delim)))
+            return XR_OK;
+    }
+    return xr_error_set(err, XR_EINTERNAL, "boundary_failed", "",
+                        "no MIME boundary absent from the data");
+}
+
+/* Append bytes to a buffer sized in advance. */
+static void put(uint8_t **p, const void *s, size_t n)
+{
+    memcpy(*p, s, n);
+    *p += n;
+}
+
+static void puts_(uint8_t **p, const char *s)
+{
+    put(p, s, strlen(s));
+}
+
+/* The header block of one part; NULL target: only count. */
+static size_t part_head(const struct xr_part *pt, bool root, uint8_t **p)
+{
+    const char *te = root ? "8bit" : "binary";
+    size_t n = strlen("Content-Type: \r\nContent-Transfer-Encoding: \r\n\r\n") +
+               strlen(pt->content_type) + strlen(te);
+
+    if (pt->content_id[0])
+        n += strlen("Content-ID: <>\r\n") + strlen(pt->content_id);
+    if (!p)
+        return n;
+    puts_(p, "Content-Type: ");
+    puts_(p, pt->content_type);
+    puts_(p, "\r\nContent-Transfer-Encoding: ");
+    puts_(p, te);
+    puts_(p, "\r\n");
+    if (pt->content_id[0]) {
+        puts_(p, "Content-ID: <");
+        puts_(p, pt->content_id);
+        puts_(p, ">\r\n");
+    }
+    puts_(p, "\r\n");
+    return n;
+}
+
+/* Header values that go out again: required ones non-empty, all
+ * printable ASCII without '<' '>' in ids (they are added). */
+static enum xr_status check_parts(const struct xr_part *parts, size_t n,
+                                  char root_media[128], struct xr_error *err)
+{
+    if (n == 0)
+        return xr_error_set(err, XR_EINVAL, "invalid_part", "",
+                            "a multipart body needs a root part");
+    for (size_t i = 0; i < n; i++) {
+        const struct xr_part *pt = &parts[i];
+        if (!pt->content_type[0] || !printable(pt->content_type) ||
+            !printable(pt->content_id) || strpbrk(pt->content_id, "<>\"\\") ||
+            (!pt->data.ptr && pt->data.len))
+            return xr_error_set(err, XR_EINVAL, "invalid_part", "",
+                                "MIME part %zu: a missing Content-Type, or "
+                                "a header value that is not printable ASCII",
+                                i + 1);
+    }
+    if (!xr_mime_media(parts[0].content_type, root_media, 128) ||
+        (strcmp(root_media, "text/xml") != 0 &&
+         strcmp(root_media, "application/xop+xml") != 0))
+        return xr_error_set(err, XR_EINVAL, "invalid_part", "",
+                            "the root part must be text/xml or "
+                            "application/xop+xml");
+    return XR_OK;
+}
+
+enum xr_status xr_mime_write(const struct xr_part *parts, size_t n,
+                             uint8_t **out, size_t *out_len,
+                             char content_type[XR_MIME_CTYPE_MAX],
+                             struct xr_error *err)
+{
+    char delim[64], media[128];
+    size_t dlen, total, len;
+    uint8_t *buf = NULL, *p;
+    bool mtom;
+    int k;
+    enum xr_status rc;
+
+    *out = NULL;
+    *out_len = 0;
+    content_type[0] = '\0';
+    rc = check_parts(parts, n, media, err);
+    if (rc == XR_OK)
+        rc = make_boundary(parts, n, delim, err);
+    if (rc != XR_OK)
+        return rc;
+    dlen = strlen(delim);
+    mtom = !strcmp(media, "application/xop+xml");
+    /* --B CRLF head data CRLF, per part; --B-- CRLF at the end. */
+    total = dlen + 4;
+    for (size_t i = 0; i < n; i++) {
+        len = dlen + 2 + part_head(&parts[i], i == 0, NULL) + 2;
+        if (parts[i].data.len > SIZE_MAX - len ||
+            total > SIZE_MAX - len - parts[i].data.len)
+            return xr_error_set(err, XR_ELIMIT, "too_large", "",
+                                "the multipart body is too large");
+        total += len + parts[i].data.len;
+    }
+    buf = malloc(total);
+    if (!buf)
+        return xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
+                            "out of memory");
+    p = buf;
+    for (size_t i = 0; i < n; i++) {
+        put(&p, delim, dlen);
+        puts_(&p, "\r\n");
+        (void)part_head(&parts[i], i == 0, &p);
+        if (parts[i].data.len)
+            put(&p, parts[i].data.ptr, parts[i].data.len);
+        puts_(&p, "\r\n");
+    }
+    put(&p, delim, dlen);
+    puts_(&p, "--\r\n");
+    k = snprintf(content_type, XR_MIME_CTYPE_MAX,
+                 "multipart/related; type=\"%s\"%s%s%s%s; boundary=\"%s\"",
+                 media, mtom ? "; start-info=\"text/xml\"" : "",
+                 parts[0].content_id[0] ? "; start=\"<" : "",
+                 parts[0].content_id, parts[0].content_id[0] ? ">\"" : "",
+                 delim + 2);
+    if (k < 0 || k >= XR_MIME_CTYPE_MAX) {
+        free(buf);
+        content_type[0] = '\0';
+        return xr_error_set(err, XR_EINVAL, "invalid_part", "",
+                            "the root Content-ID is too long for the "
+                            "Content-Type");
+    }
+    *out = buf;
+    *out_len = (size_t)(p - buf);
+    return XR_OK;
 }

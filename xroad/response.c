@@ -20,6 +20,7 @@ struct xr_response {
     struct xr_error body_err; /* deferred body problem, code XR_OK if none */
     struct xr_part *parts;    /* owned; attachments (MIME parts 2..n) */
     size_t nparts;
+    char soap_type[XR_PART_HEADER_MAX]; /* Content-Type of the SOAP part */
 };
 
 void xr_response_free(struct xr_response *resp)
@@ -101,6 +102,11 @@ static enum xr_status parse(const char *content_type, const uint8_t *buf,
     rc = xr__soap_open(content_type, resp->buf, len, &lim, &resp->soap, err);
     if (rc != XR_OK)
         goto out;
+    xr__strlcpy(resp->soap_type,
+                resp->soap.nparts ? resp->soap.parts[0].content_type
+                : content_type    ? content_type
+                                  : "text/xml",
+                sizeof(resp->soap_type));
     rc = xr__msg_read(resp->soap.doc, false, &resp->hdr, &resp->has_header,
                       &resp->body, &is_fault, &resp->fault, &resp->body_err,
                       err);
@@ -279,6 +285,60 @@ struct xr_bytes xr_response_soap(const struct xr_response *resp)
 {
     struct xr_bytes b = {resp->soap.soap, resp->soap.soap_len};
     return b;
+}
+
+const char *xr_response_soap_type(const struct xr_response *resp)
+{
+    return resp->soap_type;
+}
+
+enum xr_status xr_response_body_xml(const struct xr_response *resp,
+                                    uint8_t **out, size_t *len,
+                                    struct xr_error *err)
+{
+    xmlDocPtr doc = NULL;
+    xmlNodePtr copy;
+    xmlChar *mem = NULL;
+    int n = 0;
+    enum xr_status rc;
+
+    *out = NULL;
+    *len = 0;
+    if (!resp->body)
+        return xr_error_set(err, XR_EINVAL, "missing_body", "",
+                            "the answer has no Body wrapper");
+    doc = xmlNewDoc((const xmlChar *)"1.0");
+    copy = doc ? xmlDocCopyNode(resp->body, doc, 1) : NULL;
+    if (!copy) {
+        rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "out of memory");
+        goto out;
+    }
+    xmlDocSetRootElement(doc, copy);
+    /* Prefixes declared on Envelope or Body are declared on the copy. */
+    if (xmlReconciliateNs(doc, copy) < 0) {
+        rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
+                          "cannot declare the wrapper's namespaces");
+        goto out;
+    }
+    xmlDocDumpMemoryEnc(doc, &mem, &n, "UTF-8");
+    if (!mem || n <= 0) {
+        rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "out of memory");
+        goto out;
+    }
+    /* A copy, so the caller frees with free() whatever libxml2's
+     * allocator is. */
+    *out = malloc((size_t)n);
+    if (!*out) {
+        rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "out of memory");
+        goto out;
+    }
+    memcpy(*out, mem, (size_t)n);
+    *len = (size_t)n;
+    rc = XR_OK;
+out:
+    xmlFree(mem);
+    xmlFreeDoc(doc);
+    return rc;
 }
 
 size_t xr_response_part_count(const struct xr_response *resp)

@@ -1,6 +1,7 @@
 /*
  * Library init, small string helpers, hashing.
  */
+#include <limits.h>
 #include <string.h>
 #include <time.h>
 
@@ -101,6 +102,14 @@ static void uuid_format(const unsigned char r[16], char *out)
         out[o++] = hex[r[i] & 0x0f];
     }
     out[o] = '\0';
+}
+
+enum xr_status xr__random(uint8_t *out, size_t n, struct xr_error *err)
+{
+    if (n > INT_MAX || RAND_bytes(out, (int)n) != 1)
+        return xr_error_set(err, XR_EINTERNAL, "random_failed", "",
+                            "the random source failed");
+    return XR_OK;
 }
 
 enum xr_status xr_uuid4(char *out, size_t size, struct xr_error *err)

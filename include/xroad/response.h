@@ -22,6 +22,7 @@
 #include "xroad/error.h"
 #include "xroad/envelope.h"
 #include "xroad/fault.h"
+#include "xroad/mime.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -32,13 +33,6 @@ enum xr_verdict { XR_VERDICT_OK, XR_VERDICT_FAULT };
 struct xr_check_opts {
     struct xr_limits limits;         /* zeros = defaults */
     bool allow_missing_request_hash; /* e.g. a plain-HTTP test SS */
-};
-
-/* One MIME attachment (every part after the SOAP part). */
-struct xr_part {
-    char content_type[256];
-    char content_id[256]; /* without <>; "" when absent */
-    struct xr_bytes data; /* get0, owned by the response */
 };
 
 struct xr_response;
@@ -93,6 +87,22 @@ XR_API xmlNodePtr xr_response_body(const struct xr_response *resp);
 
 /* The raw bytes of the SOAP part. Ownership: get0. */
 XR_API struct xr_bytes xr_response_soap(const struct xr_response *resp);
+
+/* Content-Type of the SOAP part: the HTTP one for a single part, the
+ * first MIME part's for multipart (application/xop+xml for MTOM).
+ * Ownership: get0, never NULL. */
+XR_API const char *xr_response_soap_type(const struct xr_response *resp);
+
+/*
+ * The Body's wrapper element as a standalone UTF-8 XML document, with
+ * every namespace it uses declared on it (prefixes declared on Envelope
+ * or Body are copied down). Errors: missing_body (a fault),
+ * out_of_memory.
+ * Ownership: *out new (free()). Thread-safety: reentrant.
+ */
+XR_API XR_NODISCARD enum xr_status xr_response_body_xml(
+    const struct xr_response *resp, uint8_t **out, size_t *len,
+    struct xr_error *err);
 
 /* Attachments (MIME parts after the SOAP part). Ownership: get0. */
 XR_API size_t xr_response_part_count(const struct xr_response *resp);

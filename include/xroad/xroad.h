@@ -14,6 +14,7 @@
 #include "xroad/id.h"
 #include "xroad/envelope.h"
 #include "xroad/fault.h"
+#include "xroad/mime.h"
 #include "xroad/response.h"
 
 #ifdef __cplusplus

@@ -526,6 +526,197 @@ static void test_hostile_part_headers(void **state)
     xrt_buf_free(&b);
 }
 
+/* xr_mime_write then xr_mime_parse: the same parts, bytes unchanged,
+ * the root first with 8bit, the others binary. */
+static void test_write_parse_roundtrip(void **state)
+{
+    struct xr_part in[3];
+    struct xr_mime *m = NULL;
+    struct xr_error err;
+    uint8_t *body = NULL;
+    size_t len = 0;
+    char ct[XR_MIME_CTYPE_MAX];
+
+    (void)state;
+    memset(in, 0, sizeof(in));
+    snprintf(in[0].content_type, sizeof(in[0].content_type),
+             "text/xml; charset=UTF-8");
+    in[0].data.ptr = (const uint8_t *)"<a/>";
+    in[0].data.len = 4;
+    snprintf(in[1].content_type, sizeof(in[1].content_type),
+             "application/octet-stream");
+    snprintf(in[1].content_id, sizeof(in[1].content_id), "bin@x");
+    in[1].data.ptr = binary_att;
+    in[1].data.len = sizeof(binary_att);
+    snprintf(in[2].content_type, sizeof(in[2].content_type), "text/plain");
+    snprintf(in[2].content_id, sizeof(in[2].content_id), "empty@x");
+    XRT_ASSERT_OK(xr_mime_write(in, 3, &body, &len, ct, &err), err);
+    assert_non_null(strstr(ct, "multipart/related; type=\"text/xml\""));
+    assert_null(strstr(ct, "start-info"));
+    assert_non_null(
+        strstr((const char *)body, "Content-Transfer-Encoding: 8bit\r\n"));
+    XRT_ASSERT_OK(xr_mime_parse(ct, body, len, NULL, &m, &err), err);
+    assert_int_equal(xr_mime_count(m), 3);
+    for (size_t i = 0; i < 3; i++) {
+        const struct xr_part *p = xr_mime_part(m, i);
+        assert_string_equal(p->content_type, in[i].content_type);
+        assert_string_equal(p->content_id, in[i].content_id);
+        assert_int_equal(p->data.len, in[i].data.len);
+        if (p->data.len)
+            assert_memory_equal(p->data.ptr, in[i].data.ptr, p->data.len);
+    }
+    assert_null(xr_mime_part(m, 3));
+    xr_mime_free(m);
+    free(body);
+}
+
+/* MTOM: the HTTP type names xop and start-info; a root Content-ID
+ * becomes start. */
+static void test_write_mtom(void **state)
+{
+    struct xr_part in[2];
+    struct xr_error err;
+    uint8_t *body = NULL;
+    size_t len = 0;
+    char ct[XR_MIME_CTYPE_MAX];
+
+    (void)state;
+    memset(in, 0, sizeof(in));
+    snprintf(in[0].content_type, sizeof(in[0].content_type),
+             "application/xop+xml; charset=UTF-8; type=\"text/xml\"");
+    snprintf(in[0].content_id, sizeof(in[0].content_id), "root@x");
+    in[0].data.ptr = (const uint8_t *)"<a/>";
+    in[0].data.len = 4;
+    snprintf(in[1].content_type, sizeof(in[1].content_type), "image/png");
+    snprintf(in[1].content_id, sizeof(in[1].content_id), "img@x");
+    in[1].data.ptr = (const uint8_t *)"PNG";
+    in[1].data.len = 3;
+    XRT_ASSERT_OK(xr_mime_write(in, 2, &body, &len, ct, &err), err);
+    assert_non_null(strstr(ct, "type=\"application/xop+xml\""));
+    assert_non_null(strstr(ct, "start-info=\"text/xml\""));
+    assert_non_null(strstr(ct, "start=\"<root@x>\""));
+    assert_non_null(strstr((const char *)body, "Content-ID: <img@x>\r\n"));
+    free(body);
+}
+
+/* What the writer refuses: no parts, header injection, a root that is
+ * not XML, ids that would break the <> or the quoted start. */
+static void test_write_refuses(void **state)
+{
+    struct xr_part in[2];
+    struct xr_error err;
+    uint8_t *body = NULL;
+    size_t len = 0;
+    char ct[XR_MIME_CTYPE_MAX];
+
+    (void)state;
+    memset(in, 0, sizeof(in));
+    XRT_ASSERT_REASON(xr_mime_write(in, 0, &body, &len, ct, &err), err,
+                      "invalid_part");
+    snprintf(in[0].content_type, sizeof(in[0].content_type), "text/xml");
+    snprintf(in[1].content_type, sizeof(in[1].content_type),
+             "text/plain\r\nX-Injected: 1");
+    XRT_ASSERT_REASON(xr_mime_write(in, 2, &body, &len, ct, &err), err,
+                      "invalid_part");
+    snprintf(in[1].content_type, sizeof(in[1].content_type), "text/plain");
+    snprintf(in[1].content_id, sizeof(in[1].content_id), "a>b");
+    XRT_ASSERT_REASON(xr_mime_write(in, 2, &body, &len, ct, &err), err,
+                      "invalid_part");
+    snprintf(in[1].content_id, sizeof(in[1].content_id), "a\"b");
+    XRT_ASSERT_REASON(xr_mime_write(in, 2, &body, &len, ct, &err), err,
+                      "invalid_part");
+    in[1].content_id[0] = '\0';
+    in[1].content_type[0] = '\0';
+    XRT_ASSERT_REASON(xr_mime_write(in, 2, &body, &len, ct, &err), err,
+                      "invalid_part");
+    snprintf(in[0].content_type, sizeof(in[0].content_type), "text/plain");
+    XRT_ASSERT_REASON(xr_mime_write(in, 1, &body, &len, ct, &err), err,
+                      "invalid_part");
+    assert_null(body);
+}
+
+/* The public reader: only multipart/related; parts with a control byte
+ * in Content-Type or Content-ID (it would be passed on) are refused. */
+static void test_parse_refuses(void **state)
+{
+    static const char cr_ct[] = "--b\r\nContent-Type: text/xml\rX: 1\r\n\r\n"
+                                "<a/>\r\n--b--\r\n";
+    static const char hi_id[] = "--b\r\nContent-Type: text/xml\r\n"
+                                "Content-ID: <\xc3\xa4@x>\r\n\r\n"
+                                "<a/>\r\n--b--\r\n";
+    static const char ok[] =
+        "--b\r\nContent-Type: text/xml\r\n"
+        "Content-Disposition: attachment; "
+        "filename=\"\xc3\xa4.txt\"\r\n\r\n<a/>\r\n--b--\r\n";
+    struct xr_mime *m = NULL;
+    struct xr_error err;
+
+    (void)state;
+    XRT_ASSERT_REASON(
+        xr_mime_parse("text/xml", (const uint8_t *)"<a/>", 4, NULL, &m, &err),
+        err, "invalid_content_type");
+    XRT_ASSERT_REASON(xr_mime_parse("multipart/related", (const uint8_t *)"x",
+                                    1, NULL, &m, &err),
+                      err, "invalid_content_type");
+    XRT_ASSERT_REASON(xr_mime_parse("multipart/related; boundary=b",
+                                    (const uint8_t *)cr_ct, sizeof(cr_ct) - 1,
+                                    NULL, &m, &err),
+                      err, "mime_parsing_failed");
+    XRT_ASSERT_REASON(xr_mime_parse("multipart/related; boundary=b",
+                                    (const uint8_t *)hi_id, sizeof(hi_id) - 1,
+                                    NULL, &m, &err),
+                      err, "mime_parsing_failed");
+    assert_null(m);
+    /* Other headers are not passed on: 8-bit bytes there are accepted. */
+    XRT_ASSERT_OK(xr_mime_parse("multipart/related; boundary=b",
+                                (const uint8_t *)ok, sizeof(ok) - 1, NULL, &m,
+                                &err),
+                  err);
+    assert_int_equal(xr_mime_count(m), 1);
+    xr_mime_free(m);
+}
+
+/* The wrapper as a standalone document keeps the namespaces declared on
+ * Envelope; the SOAP part's Content-Type is reported. */
+static void test_body_xml(void **state)
+{
+    struct xr_request *req = xrt_std_request();
+    struct xrt_msg m;
+    struct xr_response *resp = NULL;
+    struct xr_error err;
+    uint8_t *xml = NULL;
+    size_t len = 0, soap_len;
+    char *soap;
+    xmlDocPtr doc;
+
+    (void)state;
+    xrt_msg_echo(&m, req, true);
+    snprintf(m.body, sizeof(m.body),
+             "<vtj:" XRT_SERVICE_CODE "Response xmlns:vtj=\"" XRT_NS_BODY
+             "\"><xrd:inner>t&amp;x</xrd:inner></vtj:" XRT_SERVICE_CODE
+             "Response>");
+    soap = xrt_msg_render(&m, &soap_len);
+    XRT_ASSERT_OK(xr_response_check(req, "text/xml; charset=UTF-8",
+                                    (const uint8_t *)soap, soap_len, NULL,
+                                    &resp, &err),
+                  err);
+    assert_string_equal(xr_response_soap_type(resp), "text/xml; charset=UTF-8");
+    XRT_ASSERT_OK(xr_response_body_xml(resp, &xml, &len, &err), err);
+    doc =
+        xmlReadMemory((const char *)xml, (int)len, NULL, NULL, XML_PARSE_NONET);
+    assert_non_null(doc);
+    assert_string_equal((const char *)xmlDocGetRootElement(doc)->ns->href,
+                        XRT_NS_BODY);
+    assert_string_equal(
+        (const char *)xmlDocGetRootElement(doc)->children->ns->href,
+        XR_NS_XROAD);
+    xmlFreeDoc(doc);
+    free(xml);
+    xr_response_free(resp);
+    free(soap);
+    xr_request_free(req);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -540,6 +731,11 @@ int main(void)
         cmocka_unit_test(test_boundary_lookalikes),
         cmocka_unit_test(test_part_count_limit),
         cmocka_unit_test(test_hostile_part_headers),
+        cmocka_unit_test(test_write_parse_roundtrip),
+        cmocka_unit_test(test_write_mtom),
+        cmocka_unit_test(test_write_refuses),
+        cmocka_unit_test(test_parse_refuses),
+        cmocka_unit_test(test_body_xml),
     };
 
     xrt_filter_from_env();
