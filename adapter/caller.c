@@ -151,6 +151,25 @@ bool adp_caller_allows(const struct adp_caller *c, enum adp_op op,
     return false;
 }
 
+bool adp_caller_allows_service(const struct adp_caller *c,
+                               const struct xr_id *service)
+{
+    if (!(c->ops & (unsigned)ADP_OP_XROAD_SOAP))
+        return false;
+    for (size_t i = 0; i < c->nservices; i++) {
+        const struct xr_id *a = &c->services[i];
+        if (!strcmp(a->instance, service->instance) &&
+            !strcmp(a->member_class, service->member_class) &&
+            !strcmp(a->member_code, service->member_code) &&
+            !strcmp(a->subsystem_code, service->subsystem_code) &&
+            !strcmp(a->service_code, service->service_code) &&
+            (!a->service_version[0] ||
+             !strcmp(a->service_version, service->service_version)))
+            return true;
+    }
+    return false;
+}
+
 bool adp_hex_sha256(const char *text, uint8_t out[ADP_SHA256_LEN])
 {
     return adp_hex_decode(text, out, ADP_SHA256_LEN);

@@ -26,11 +26,15 @@
 #define ADP_CALLER_NAME_MAX     64u
 #define ADP_CALLER_PRODUCTS_MAX 32u
 #define ADP_CALLER_SUBJECT_MAX  512u
+#define ADP_CALLER_SERVICES_MAX 256u
 #define ADP_SHA256_LEN          32u
 
 /* Operations a caller may be allowed (bit flags). */
 enum adp_op {
-    ADP_OP_VTJ_PERSON = 1u << 0 /* POST /v1/vtj/person */
+    ADP_OP_VTJ_PERSON = 1u << 0, /* "vtj_person": POST /v1/vtj/person */
+    ADP_OP_XROAD_SOAP = 1u << 1, /* "xroad_soap": the generic SOAP path and
+                                    GET /v1/xroad/services */
+    ADP_OP_AUDIT = 1u << 2       /* "audit": GET /v1/audit/prove/{id} */
 };
 
 /* Token-bucket rate limiter; thread-safe. */
@@ -52,6 +56,13 @@ struct adp_caller {
     unsigned ops;                                  /* enum adp_op bits */
     size_t nproducts;                              /* 0 = any product */
     char products[ADP_CALLER_PRODUCTS_MAX][101];
+    /*
+     * Services of the generic SOAP path (`services`, repeatable). An
+     * entry without a version allows every version. Owned (freed with
+     * the configuration).
+     */
+    struct xr_id *services;
+    size_t nservices;
     bool has_client; /* X-Road client subsystem for this caller */
     struct xr_id client;
     /*
@@ -107,6 +118,15 @@ struct adp_caller *adp_caller_by_peer(struct adp_caller *callers, size_t n,
 /* True when the caller may run `op` for `product` (NULL: no product). */
 bool adp_caller_allows(const struct adp_caller *c, enum adp_op op,
                        const char *product);
+
+/*
+ * True when the caller may call `service` on the generic SOAP path: it
+ * has the xroad_soap operation and a `services` entry with the same
+ * instance, class, member, subsystem and code, and the same version or
+ * none.
+ */
+bool adp_caller_allows_service(const struct adp_caller *c,
+                               const struct xr_id *service);
 
 /*
  * SHA-256 fingerprint of a certificate's DER encoding.

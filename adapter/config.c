@@ -138,6 +138,7 @@ static const struct key_def keys[] = {
      false},
     {"caller", "allow", KT_OPS, COFF(ops), NO_HAS, 0, 0, false},
     {"caller", "products", KT_PRODUCTS, COFF(nproducts), NO_HAS, 0, 0, false},
+    {"caller", "services", KT_SERVICES, COFF(nservices), NO_HAS, 0, 0, false},
     {"caller", "client", KT_CLIENT_ID, COFF(client), KHAS(has_client), 0, 0,
      false},
     {"caller", "redact_protected_addresses", KT_BOOL,
@@ -460,7 +461,7 @@ static int handler(void *user, const char *section, const char *name,
     }
     line = k->scope == SC_CALLER ? &st->clines[st->cur_caller].key[idx]
                                  : &st->key_line[idx];
-    if (*line != 0) {
+    if (*line != 0 && k->type != KT_SERVICES) {
         adp__config_problem(st, st->lineno, kname,
                             "duplicate key (first set on line %u)", *line);
         return 1;
@@ -657,6 +658,8 @@ void adp_config_free(struct adp_config *cfg)
     free(cfg->listen.tls_ciphersuites);
     for (size_t i = 0; cfg->callers_ready && i < cfg->ncallers; i++)
         adp_rate_cleanup(&cfg->callers[i].rate);
+    for (size_t i = 0; cfg->callers && i < cfg->ncallers; i++)
+        free(cfg->callers[i].services);
     if (cfg->callers)
         OPENSSL_cleanse(cfg->callers, cfg->ncallers * sizeof(*cfg->callers));
     free(cfg->callers);

@@ -46,7 +46,9 @@ enum key_type {
     KT_DOUBLE,     /* double within [min, max] */
     KT_SUBJECT,    /* char[ADP_CALLER_SUBJECT_MAX + 1] */
     KT_OPS,        /* unsigned enum adp_op bits, comma-separated names */
-    KT_PRODUCTS    /* caller products: comma-separated list */
+    KT_PRODUCTS,   /* caller products: comma-separated list */
+    KT_SERVICES    /* caller services: comma-separated service ids; the
+                      key may be repeated, each line adds */
 };
 
 enum key_scope {

@@ -25,7 +25,9 @@
 static const struct {
     const char *name;
     enum adp_op op;
-} op_names[] = {{"vtj_person", ADP_OP_VTJ_PERSON}};
+} op_names[] = {{"vtj_person", ADP_OP_VTJ_PERSON},
+                {"xroad_soap", ADP_OP_XROAD_SOAP},
+                {"audit", ADP_OP_AUDIT}};
 
 /* Quote at most VALUE_ECHO_MAX bytes of a (non-secret) value. */
 static const char *echo(char *buf, size_t size, const char *value)
@@ -239,6 +241,24 @@ static bool add_product(void *arg, const char *name)
     return true;
 }
 
+/* One service id of a `services` list, appended to the caller's. */
+static bool add_service(void *arg, const char *text)
+{
+    struct adp_caller *c = arg;
+    struct xr_id id, *grown;
+    struct xr_error err;
+
+    if (c->nservices >= ADP_CALLER_SERVICES_MAX ||
+        xr_id_parse_service(text, &id, &err) != XR_OK || !id.subsystem_code[0])
+        return false;
+    grown = realloc(c->services, (c->nservices + 1) * sizeof(*grown));
+    if (!grown)
+        return false;
+    c->services = grown;
+    c->services[c->nservices++] = id;
+    return true;
+}
+
 static bool parse_double(const char *s, long long min, long long max,
                          double *out)
 {
@@ -321,7 +341,8 @@ static bool parse_string(struct parse_state *st, const struct key_def *k,
     return true;
 }
 
-/* KT_OPS and KT_PRODUCTS: a comma-separated list, which fails closed. */
+/* KT_OPS, KT_PRODUCTS and KT_SERVICES: comma-separated lists, which fail
+ * closed. */
 static bool parse_list(struct parse_state *st, const struct key_def *k,
                        const char *kname, const char *value, void *field)
 {
@@ -332,13 +353,28 @@ static bool parse_list(struct parse_state *st, const struct key_def *k,
         if (!split_list(value, add_op, field)) {
             adp__config_problem(
                 st, st->lineno, kname,
-                "must be a comma-separated list of: vtj_person");
+                "must be a comma-separated list of: vtj_person, "
+                "xroad_soap, audit");
             *(unsigned *)field = 0; /* fail closed */
             return false;
         }
         return true;
     }
     c = &st->cfg->callers[st->cur_caller];
+    if (k->type == KT_SERVICES) {
+        /* Repeatable: each line adds (a long list does not fit in one of
+         * inih's lines). */
+        if (!split_list(value, add_service, c)) {
+            adp__config_problem(st, st->lineno, kname,
+                                "must be a comma-separated list of service "
+                                "ids INSTANCE/CLASS/CODE/SUBSYSTEM/SERVICE"
+                                "[/VERSION], at most %u in all",
+                                ADP_CALLER_SERVICES_MAX);
+            c->ops &= ~(unsigned)ADP_OP_XROAD_SOAP; /* fail closed */
+            return false;
+        }
+        return true;
+    }
     c->nproducts = 0;
     if (!split_list(value, add_product, c)) {
         adp__config_problem(st, st->lineno, kname,
@@ -450,6 +486,7 @@ bool adp__config_parse_value(struct parse_state *st, const struct key_def *k,
         return true;
     case KT_OPS:
     case KT_PRODUCTS:
+    case KT_SERVICES:
         return parse_list(st, k, kname, value, field);
     case KT_CLIENT_ID:
     case KT_SERVER_ID:

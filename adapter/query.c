@@ -41,8 +41,11 @@ struct adp_query {
     struct adp_query_params p;
     struct adp_query_net_slot slot; /* the transport's */
     enum state st;
-    bool running;                          /* inside run() */
-    struct xr_request *req;                /* current step's request */
+    bool running;           /* inside run() */
+    struct xr_request *req; /* current step's request */
+    uint8_t *multipart;     /* with attachments: the body */
+    size_t multipart_len;
+    char multipart_type[XR_MIME_CTYPE_MAX];
     struct xr_response *resp;              /* kept for a fault verdict */
     const struct adp_xfer_result *res;     /* during S_JUDGE only */
     bool durable_ok;                       /* last audit completion */
@@ -110,6 +113,7 @@ void adp_query_free(struct adp_query *q)
         return;
     q->p.net->release(q->p.net->ctx, q);
     xr_request_free(q->req);
+    free(q->multipart);
     xr_response_free(q->resp);
     free(q);
 }
@@ -226,6 +230,36 @@ static void submit_intent(struct adp_query *q)
     }
 }
 
+/* With attachments: the multipart body, the SOAP message first. */
+static enum xr_status wrap(struct adp_query *q, struct xr_error *err)
+{
+    const struct adp_service_ops *svc = q->p.svc;
+    const struct xr_part *att = NULL;
+    struct xr_part *parts = NULL;
+    bool mtom = false;
+    size_t n = svc->attachments ? svc->attachments(q->p.call, &att, &mtom) : 0;
+    enum xr_status rc;
+
+    free(q->multipart);
+    q->multipart = NULL;
+    q->multipart_len = 0;
+    if (n == 0)
+        return XR_OK;
+    parts = calloc(n + 1, sizeof(*parts));
+    if (!parts)
+        return xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
+                            "out of memory");
+    snprintf(parts[0].content_type, sizeof(parts[0].content_type), "%s",
+             mtom ? "application/xop+xml; charset=UTF-8; type=\"text/xml\""
+                  : "text/xml; charset=UTF-8");
+    parts[0].data = xr_request_bytes(q->req);
+    memcpy(parts + 1, att, n * sizeof(*parts));
+    rc = xr_mime_write(parts, n + 1, &q->multipart, &q->multipart_len,
+                       q->multipart_type, err);
+    free(parts);
+    return rc;
+}
+
 static void build(struct adp_query *q)
 {
     const struct adp_service_ops *svc = q->p.svc;
@@ -239,7 +273,8 @@ static void build(struct adp_query *q)
     if (svc->body(q->p.call, &body, &body_len, &err) != XR_OK ||
         header_new(q, &hdr, &err) != XR_OK ||
         xr_request_new(hdr, (const uint8_t *)body, body_len, &q->req, &err) !=
-            XR_OK) {
+            XR_OK ||
+        wrap(q, &err) != XR_OK) {
         build_failed(q, &err);
         goto out;
     }
@@ -263,11 +298,17 @@ static void send_request(struct adp_query *q)
 {
     const struct adp_query_net *net = q->p.net;
     struct xr_bytes b = xr_request_bytes(q->req);
+    struct adp_query_wire w = {b.ptr, b.len, NULL};
     struct xr_error err;
 
+    if (q->multipart) {
+        w.bytes = q->multipart;
+        w.len = q->multipart_len;
+        w.content_type = q->multipart_type;
+    }
     q->st = S_WAIT_EXCHANGE;
     q->v.sent = true;
-    if (net->exchange(net->ctx, q, q->p.ss, b.ptr, b.len, &err) != XR_OK) {
+    if (net->exchange(net->ctx, q, q->p.ss, &w, &err) != XR_OK) {
         /* Nothing left this process: the outcome records that. */
         q->v.sent = false;
         transport(q, ADP_XFER_INTERNAL, err.msg);
@@ -430,6 +471,8 @@ static void next(struct adp_query *q)
      * password); its id stays in q->ids. */
     xr_request_free(q->req);
     q->req = NULL;
+    free(q->multipart);
+    q->multipart = NULL;
     q->v.return_code = NULL;
     q->v.http_status = 0;
     q->v.sent = false;

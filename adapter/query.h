@@ -106,6 +106,20 @@ typedef void adp_query_done_fn(struct adp_query *q, const struct adp_verdict *v,
                                void *ctx);
 
 /*
+ * What goes on the wire for one request: the SOAP message alone
+ * (content_type NULL: text/xml; charset=UTF-8), or a multipart/related
+ * body with the SOAP message as its first part when the service module
+ * has attachments. requestHash and the audit digest cover the SOAP
+ * message only (PR-MESS 2.2). Ownership: get0 from the query, valid
+ * until the exchange completes.
+ */
+struct adp_query_wire {
+    const uint8_t *bytes;
+    size_t len;
+    const char *content_type;
+};
+
+/*
  * The transport. Production: upstream.c (adp_upstream_net()); tests: a
  * fake. Per query, the implementation may use adp_query_net_slot(q).
  */
@@ -115,13 +129,13 @@ struct adp_query_net {
      * is free (possibly before returning). */
     void (*acquire)(void *ctx, struct adp_query *q);
     /*
-     * POST the request bytes on q's slot, with the security-server
-     * settings ss. On XR_OK, call adp_query_on_exchange(q, res) exactly
-     * once later; on an error, never.
+     * POST the request on q's slot, with the security-server settings
+     * ss. On XR_OK, call adp_query_on_exchange(q, res) exactly once
+     * later; on an error, never.
      */
     XR_NODISCARD enum xr_status (*exchange)(void *ctx, struct adp_query *q,
                                             const struct adp_config_ss *ss,
-                                            const uint8_t *bytes, size_t len,
+                                            const struct adp_query_wire *w,
                                             struct xr_error *err);
     /* Forget q: leave the wait queue, give back its slot, cancel and free
      * a running exchange. Safe to call in any state. */

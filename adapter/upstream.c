@@ -239,7 +239,7 @@ static void on_query_exchange(struct adp_xfer *x,
 
 static enum xr_status net_exchange(void *ctx, struct adp_query *q,
                                    const struct adp_config_ss *ss,
-                                   const uint8_t *bytes, size_t len,
+                                   const struct adp_query_wire *w,
                                    struct xr_error *err)
 {
     struct adp_upstream *up = ctx;
@@ -250,11 +250,13 @@ static enum xr_status net_exchange(void *ctx, struct adp_query *q,
     enum xr_status rc;
 
     opts_from(&o, ss);
+    o.content_type = w->content_type;
     cev = pool_for(up, &o, err);
     if (!cev)
         return err ? err->code : XR_EINTERNAL;
     s->owner = up;
-    rc = adp_xfer_start(cev, &o, bytes, len, on_query_exchange, q, &x, err);
+    rc = adp_xfer_start(cev, &o, w->bytes, w->len, on_query_exchange, q, &x,
+                        err);
     if (rc == XR_OK)
         s->exchange = x;
     return rc;

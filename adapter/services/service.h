@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include <xroad/error.h>
+#include <xroad/mime.h>
 #include <xroad/response.h>
 
 /* What a decoded answer means for the caller (the verdict class). */
@@ -66,6 +67,17 @@ struct adp_service_ops {
      * about and the product; NULL when none. Owned by the call. */
     const char *(*subject)(const void *call);
     const char *(*product)(const void *call);
+
+    /*
+     * Attachments of the current request, sent as MIME parts after the
+     * SOAP message in this order (SOAP with attachments); *mtom true
+     * makes the SOAP part the root of an MTOM package
+     * (application/xop+xml), for payloads that refer to the parts with
+     * xop:Include. Returns the number of parts; may be NULL (none).
+     * Ownership: *parts get0 from the call.
+     */
+    size_t (*attachments)(const void *call, const struct xr_part **parts,
+                          bool *mtom);
 
     /*
      * Called once the outcome of a decoded answer is durable. Return true

@@ -674,6 +674,68 @@ static void test_daemon_sections(void **state)
     adp_config_free(cfg);
 }
 
+/* [caller.NAME] services: repeatable lines that add, versionless entries
+ * allowing every version, and lists that fail closed. */
+static void test_caller_services(void **state)
+{
+    struct adp_config *cfg = NULL;
+    struct problems ps;
+    struct xr_id svc;
+    struct xr_error err;
+    char text[8192];
+
+    (void)state;
+    snprintf(text, sizeof(text),
+             "%s"
+             "[caller.gw]\n"
+             "token_sha256 = %s\n"
+             "allow = xroad_soap, audit\n"
+             "services = FI-TEST/GOV/1/prov/echo/v1, FI-TEST/GOV/1/prov/other\n"
+             "services = FI-TEST/COM/2/p2/svc\n",
+             minimal, pin_hex);
+    assert_int_equal(load(text, &cfg, &ps), XR_OK);
+    assert_int_equal(cfg->callers[0].ops, ADP_OP_XROAD_SOAP | ADP_OP_AUDIT);
+    assert_int_equal(cfg->callers[0].nservices, 3);
+    assert_false(adp_caller_allows(&cfg->callers[0], ADP_OP_VTJ_PERSON, NULL));
+    assert_int_equal(
+        xr_id_parse_service("FI-TEST/GOV/1/prov/echo/v1", &svc, &err), XR_OK);
+    assert_true(adp_caller_allows_service(&cfg->callers[0], &svc));
+    assert_int_equal(
+        xr_id_parse_service("FI-TEST/GOV/1/prov/echo/v2", &svc, &err), XR_OK);
+    assert_false(adp_caller_allows_service(&cfg->callers[0], &svc));
+    assert_int_equal(
+        xr_id_parse_service("FI-TEST/GOV/1/prov/other/v9", &svc, &err), XR_OK);
+    assert_true(adp_caller_allows_service(&cfg->callers[0], &svc));
+    assert_int_equal(xr_id_parse_service("FI-TEST/COM/2/p2/svc", &svc, &err),
+                     XR_OK);
+    assert_true(adp_caller_allows_service(&cfg->callers[0], &svc));
+    assert_int_equal(xr_id_parse_service("FI-TEST/COM/2/other/svc", &svc, &err),
+                     XR_OK);
+    assert_false(adp_caller_allows_service(&cfg->callers[0], &svc));
+    adp_config_free(cfg);
+
+    /* Without xroad_soap the list allows nothing. */
+    snprintf(text, sizeof(text),
+             "%s[caller.gw]\ntoken_sha256 = %s\n"
+             "services = FI-TEST/COM/2/p2/svc\n",
+             minimal, pin_hex);
+    assert_int_equal(load(text, &cfg, &ps), XR_OK);
+    assert_int_equal(xr_id_parse_service("FI-TEST/COM/2/p2/svc", &svc, &err),
+                     XR_OK);
+    assert_false(adp_caller_allows_service(&cfg->callers[0], &svc));
+    adp_config_free(cfg);
+
+    /* A member-level service (no subsystem) and a bad id are problems. */
+    snprintf(text, sizeof(text),
+             "%s[caller.gw]\ntoken_sha256 = %s\n" /* 9, 10 */
+             "services = FI-TEST/COM/2/svc\n"     /* 11 */
+             "services = FI-TEST/COM/2/p2/s!c\n", /* 12 */
+             minimal, pin_hex);
+    assert_int_equal(load(text, &cfg, &ps), XR_EINVAL);
+    ASSERT_PROBLEM(&ps, 11, "caller.gw.services", "INSTANCE/CLASS/CODE");
+    ASSERT_PROBLEM(&ps, 12, "caller.gw.services", "INSTANCE/CLASS/CODE");
+}
+
 static void test_daemon_errors(void **state)
 {
     struct adp_config *cfg = NULL;
@@ -810,6 +872,7 @@ int main(void)
         cmocka_unit_test(test_default_path),
         cmocka_unit_test(test_load_string),
         cmocka_unit_test(test_daemon_sections),
+        cmocka_unit_test(test_caller_services),
         cmocka_unit_test(test_daemon_errors),
         cmocka_unit_test(test_check_config_cli),
     };

@@ -155,10 +155,12 @@ static void net_acquire(void *ctx, struct adp_query *q)
 
 static enum xr_status net_exchange(void *ctx, struct adp_query *q,
                                    const struct adp_config_ss *ss,
-                                   const uint8_t *bytes, size_t len,
+                                   const struct adp_query_wire *w,
                                    struct xr_error *err)
 {
     struct fake_net *n = ctx;
+    const uint8_t *bytes = w->bytes;
+    size_t len = w->len;
 
     (void)ss;
     assert_true(adp_query_net_slot(q)->holds);
