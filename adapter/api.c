@@ -1,13 +1,13 @@
 /*
- * The HTTP/JSON API of the daemon: routing, caller authentication, the
- * person route as a face of the query pipeline, and the verdict table
- * (docs/api.md). Runs on one worker's event loop; nothing here blocks.
+ * The HTTP API of the daemon (api.h): routing, caller authentication,
+ * replies and their accounting, the verdict table, readiness and
+ * metrics. The routes that run queries are in api_person.c and
+ * api_soap.c (api_internal.h). Runs on one worker's event loop; nothing
+ * here blocks.
  *
- * One `struct adp_req` per API request owns everything allocated for it
- * and is freed in exactly one place, reply_send(), right after the reply
- * has been handed to evhttp. (evhttp's on-complete callback is not used
- * for that: libevent 2.1 does not call it when the client went away
- * before the reply, so it cannot be the only place that frees.)
+ * (evhttp's on-complete callback is not where a request is freed:
+ * libevent 2.1 does not call it when the client went away before the
+ * reply, so it cannot be the only place that frees.)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,36 +23,13 @@
 #include <openssl/ssl.h>
 #include <xroad/xroad.h>
 
-#include "api.h"
-#include "auditq.h"
-#include "caller.h"
-#include "conn.h"
+#include "api_internal.h"
 #include "jsonout.h"
 #include "log.h"
-#include "metrics.h"
+#include "services/soap.h"
 #include "services/vtj_call.h"
 #include "upstream.h"
 #include "util.h"
-
-#define API_PERSON_PATH     "/v1/vtj/person"
-#define API_PURPOSE_MAX     1024u /* bytes: becomes the X-Road issue */
-#define API_BILLING_MAX     1024u
-#define API_INTENT_WAIT_MS  5000 /* give up on a failing audit store */
-#define API_OUTCOME_WAIT_MS 30000
-#define API_PROBE_TTL_MS    5000
-#define API_PROBE_TIMEOUT   3000
-
-/* Outcome labels beyond the VTJ outcomes (metrics and logs). */
-enum api_outcome {
-    AO_FAULT = VTJ_OUTCOME_UNKNOWN_CODE + 1,
-    AO_INVALID_RESPONSE,
-    AO_TRANSPORT_ERROR,
-    AO_REJECTED,
-    AO_AUDIT_UNAVAILABLE,
-    AO_SHUTTING_DOWN,
-    AO_OK,
-    AO_COUNT
-};
 
 static const char *const api_outcome_names[] = {
     [AO_FAULT] = "fault",
@@ -86,62 +63,6 @@ enum xr_status adp_api_metrics_new(unsigned shards, struct adp_metrics **out,
     o.version = xr_version();
     return adp_metrics_new(&o, out, err);
 }
-
-/* ---- the worker's API state and the request object ------------------------
- */
-
-/* Readiness of the upstream, cached (GET /readyz). */
-struct probe {
-    int64_t checked_ms;    /* monotonic ms of the last probe, 0 = never */
-    bool reachable;        /* security server answered at all */
-    bool running;          /* a probe is in flight */
-    struct adp_xfer *xfer; /* the probe exchange while running */
-    char detail[128];      /* why not reachable (transport class) */
-};
-
-struct adp_req;
-
-struct adp_api {
-    struct adp_api_host host;
-    struct adp_auditq_sink sink;  /* audit completions for this loop */
-    bool sink_ready;              /* sink initialised */
-    struct adp_query_audit audit; /* the pipeline's view of auditq */
-    unsigned in_flight;           /* requests not yet answered */
-    unsigned writing;             /* replies evhttp is still writing */
-    unsigned audit_waiting;       /* submissions not yet completed */
-    uint64_t req_seq;             /* request ids */
-    struct probe probe;
-    struct adp_req *probe_waiters; /* /readyz requests on the probe */
-};
-
-enum req_kind { RK_OTHER, RK_PERSON, RK_READYZ };
-
-struct adp_req {
-    struct adp_api *api;
-    struct adp_gen *gen; /* the generation this request runs with */
-    struct evhttp_request *http;
-    enum req_kind kind;
-    enum adp_metrics_route route;
-    char id[32];
-    struct adp_conn_info conn; /* the connection it came on */
-    bool close;                /* answer with Connection: close */
-    struct adp_caller *caller; /* borrowed from gen (rate is mutable) */
-    int64_t t_start_us;
-    /* The person query. */
-    char *end_user; /* clean (adp_query_text) */
-    char *purpose;
-    struct vtj_call *call;
-    struct adp_query *query;
-    const struct adp_verdict *verdict; /* get0 from query, once done */
-    /* The answer under construction. */
-    int status;
-    json_t *body;
-    unsigned outcome;
-    const char *fault_origin;
-    unsigned retry_after_s;
-    bool in_flight;             /* counted in api->in_flight */
-    struct adp_req *probe_next; /* readiness probe waiters */
-};
 
 static const char *reason_phrase(int status)
 {
@@ -218,10 +139,15 @@ static void req_free(struct adp_req *r)
     if (!r)
         return;
     adp_query_free(r->query);
-    vtj_call_free(r->call);
+    vtj_call_free(r->vtj);
+    soap_call_free(r->soap);
+    xr_mime_free(r->mime);
     json_decref(r->body);
+    if (r->raw)
+        evbuffer_free(r->raw);
     free(r->end_user);
     free(r->purpose);
+    free(r->subject);
     adp_gen_unref(r->gen);
     free(r);
 }
@@ -256,7 +182,7 @@ static void log_access(const struct adp_req *r, int64_t dur)
     lr.req_id = r->id;
     lr.caller = r->caller ? r->caller->name : NULL;
     lr.method = "POST";
-    lr.path = API_PERSON_PATH;
+    lr.path = r->path;
     lr.status = r->status;
     lr.outcome = outcome_name(r->outcome);
     lr.fault_origin = r->fault_origin;
@@ -268,26 +194,110 @@ static void log_access(const struct adp_req *r, int64_t dur)
     adp_log_request(&lr);
 }
 
-/* Send the prepared answer, account for it and free the request. */
-static void reply_send(struct adp_req *r)
+/*
+ * The JSON body as XML, for callers of the generic SOAP route that asked
+ * for XML: <error> (or <answer>) in vayla's namespace, one element per
+ * member, arrays as repeated elements. Member names are vayla's own
+ * ([a-z_]); values are escaped, and characters XML 1.0 cannot carry
+ * become U+FFFD.
+ */
+#define API_XML_NS    "urn:x-vayla:api:1"
+#define API_XML_DEPTH 8
+
+static void xml_text(struct evbuffer *out, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '&')
+            evbuffer_add(out, "&amp;", 5);
+        else if (c == '<')
+            evbuffer_add(out, "&lt;", 4);
+        else if (c == '>')
+            evbuffer_add(out, "&gt;", 4);
+        else if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+            evbuffer_add(out, "\xef\xbf\xbd", 3);
+        else
+            evbuffer_add(out, s, 1);
+    }
+}
+
+static void xml_member(struct evbuffer *out, const char *name, json_t *v,
+                       unsigned depth)
+{
+    const char *key;
+    json_t *m;
+    size_t i;
+
+    if (depth > API_XML_DEPTH || json_is_null(v))
+        return;
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, m) xml_member(out, name, m, depth + 1);
+        return;
+    }
+    evbuffer_add_printf(out, "<%s>", name);
+    if (json_is_object(v)) {
+        json_object_foreach(v, key, m) xml_member(out, key, m, depth + 1);
+    } else if (json_is_string(v)) {
+        xml_text(out, json_string_value(v));
+    } else if (json_is_integer(v)) {
+        evbuffer_add_printf(out, "%lld", (long long)json_integer_value(v));
+    } else if (json_is_boolean(v)) {
+        evbuffer_add_printf(out, "%s", json_is_true(v) ? "true" : "false");
+    } else if (json_is_real(v)) {
+        evbuffer_add_printf(out, "%.17g", json_real_value(v));
+    }
+    evbuffer_add_printf(out, "</%s>", name);
+}
+
+static void xml_body(struct evbuffer *out, const char *root, json_t *o)
+{
+    const char *key;
+    json_t *m;
+
+    evbuffer_add_printf(out,
+                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                        "<%s xmlns=\"" API_XML_NS "\">",
+                        root);
+    json_object_foreach(o, key, m) xml_member(out, key, m, 1);
+    evbuffer_add_printf(out, "</%s>\n", root);
+}
+
+/* The body: raw bytes, the JSON object as XML, or JSON. */
+static const char *put_body(struct adp_req *r, struct evbuffer *out)
+{
+    char *text = NULL;
+    size_t text_len = 0;
+
+    if (r->raw) {
+        if (out)
+            evbuffer_add_buffer(out, r->raw);
+        return r->raw_type;
+    }
+    if (!r->body)
+        return "application/json";
+    json_object_set_new(r->body, "request_id", json_string(r->id));
+    if (r->xml) {
+        if (out)
+            xml_body(out, r->status >= 400 ? "error" : "answer", r->body);
+        return "application/xml; charset=UTF-8";
+    }
+    text = adp_json_dump_line(r->body, &text_len);
+    /* The text is handed to the output buffer without a copy. */
+    if (text && (!out || evbuffer_add_reference(out, text, text_len, free_text,
+                                                NULL) != 0))
+        free(text);
+    return "application/json";
+}
+
+void adp__api_reply_send(struct adp_req *r)
 {
     struct adp_api *api = r->api;
     struct evkeyvalq *h = evhttp_request_get_output_headers(r->http);
     struct evbuffer *out = evhttp_request_get_output_buffer(r->http);
     int64_t dur = adp_mono_us() - r->t_start_us;
-    char *text = NULL;
-    size_t text_len = 0;
     char ra[16];
 
-    if (r->body) {
-        json_object_set_new(r->body, "request_id", json_string(r->id));
-        text = adp_json_dump_line(r->body, &text_len);
-    }
-    /* The text is handed to the output buffer without a copy. */
-    if (text && (!out || evbuffer_add_reference(out, text, text_len, free_text,
-                                                NULL) != 0))
-        free(text);
-    evhttp_add_header(h, "Content-Type", "application/json");
+    evhttp_add_header(h, "Content-Type", put_body(r, out));
     evhttp_add_header(h, "X-Request-Id", r->id);
     evhttp_add_header(h, "Cache-Control", "no-store");
     if (r->retry_after_s) {
@@ -301,13 +311,12 @@ static void reply_send(struct adp_req *r)
     send_reply(api, r->http, r->status, reason_phrase(r->status), NULL);
     adp_metrics_request(api->host.metrics, r->route, r->status, r->outcome,
                         (uint64_t)dur);
-    if (r->kind == RK_PERSON)
+    if (r->kind == RK_QUERY)
         log_access(r, dur);
     req_end(r);
 }
 
-/* {"code","message"} plus what the caller adds. */
-static json_t *error_body(const char *code, const char *message)
+json_t *adp__api_error_body(const char *code, const char *message)
 {
     json_t *o = json_object();
 
@@ -318,32 +327,34 @@ static json_t *error_body(const char *code, const char *message)
     return o;
 }
 
-/* Answer with an error object. */
-static void reply_error(struct adp_req *r, int status, const char *code,
-                        const char *message, unsigned outcome)
+void adp__api_reply_error(struct adp_req *r, int status, const char *code,
+                          const char *message, unsigned outcome)
 {
     json_decref(r->body);
-    r->body = error_body(code, message);
+    r->body = adp__api_error_body(code, message);
     r->status = status;
     r->outcome = outcome;
-    reply_send(r);
+    if (r->raw) {
+        evbuffer_free(r->raw);
+        r->raw = NULL;
+    }
+    adp__api_reply_send(r);
 }
 
-/* Input refused before a query exists: 422, or 503 when the daemon ran
- * out of memory. */
-static void reply_input_error(struct adp_req *r, const struct xr_error *err)
+void adp__api_reply_input_error(struct adp_req *r, const struct xr_error *err)
 {
     if (err->code == XR_ENOMEM)
-        reply_error(r, 503, "out_of_memory", "out of memory", AO_REJECTED);
+        adp__api_reply_error(r, 503, "out_of_memory", "out of memory",
+                             AO_REJECTED);
     else
-        reply_error(r, 422, err->reason, err->msg, AO_REJECTED);
+        adp__api_reply_error(r, 422, err->reason, err->msg, AO_REJECTED);
 }
 
-static void reject(struct adp_req *r, enum adp_metrics_reject why, int status,
-                   const char *code, const char *message)
+void adp__api_reject(struct adp_req *r, enum adp_metrics_reject why, int status,
+                     const char *code, const char *message)
 {
     adp_metrics_rejected(r->api->host.metrics, why);
-    reply_error(r, status, code, message, AO_REJECTED);
+    adp__api_reply_error(r, status, code, message, AO_REJECTED);
 }
 
 /* ---- the audit store as the pipeline sees it ------------------------------
@@ -439,12 +450,34 @@ static int authenticate(struct adp_req *r)
             adp_caller_by_peer(cfg->callers, cfg->ncallers,
                                (unsigned)r->conn.uid, (unsigned)r->conn.gid);
     if (!r->caller) {
-        reject(r, ADP_REJECT_UNAUTHENTICATED, 401, "unauthenticated",
-               "no valid client certificate, bearer token or (on the UNIX "
-               "socket) peer uid/gid");
+        adp__api_reject(
+            r, ADP_REJECT_UNAUTHENTICATED, 401, "unauthenticated",
+            "no valid client certificate, bearer token or (on the UNIX "
+            "socket) peer uid/gid");
         return -1;
     }
     return 0;
+}
+
+bool adp__api_admit(struct adp_req *r, enum adp_op op)
+{
+    unsigned retry;
+
+    if (authenticate(r) != 0)
+        return false;
+    if (!adp_caller_allows(r->caller, op, NULL)) {
+        adp__api_reject(r, ADP_REJECT_FORBIDDEN, 403, "forbidden",
+                        "this caller may not use this route (its allow "
+                        "list)");
+        return false;
+    }
+    if (!adp_rate_take(&r->caller->rate, &retry)) {
+        r->retry_after_s = retry;
+        adp__api_reject(r, ADP_REJECT_RATE_LIMITED, 429, "rate_limited",
+                        "request rate limit of this caller exceeded");
+        return false;
+    }
+    return true;
 }
 
 /* ---- the verdict table ---------------------------------------------------
@@ -504,14 +537,14 @@ int adp_api_verdict_status(const struct adp_verdict *v, const char **code)
 }
 
 /* Metrics/log outcome index of a verdict. */
-static unsigned verdict_outcome(const struct adp_req *r,
-                                const struct adp_verdict *v)
+unsigned adp__api_verdict_outcome(const struct adp_verdict *v,
+                                  unsigned data_outcome)
 {
     switch (v->cls) {
     case ADP_VERDICT_DATA:
     case ADP_VERDICT_NO_DATA:
     case ADP_VERDICT_SERVICE_ERROR:
-        return (unsigned)vtj_result_outcome(vtj_call_result(r->call));
+        return data_outcome;
     case ADP_VERDICT_FAULT:
         return AO_FAULT;
     case ADP_VERDICT_INVALID:
@@ -527,58 +560,29 @@ static unsigned verdict_outcome(const struct adp_req *r,
     return AO_REJECTED;
 }
 
-/* The VTJ answer JSON of one result: message_id + the person JSON. */
-static json_t *vtj_answer(const char *message_id, const struct vtj_result *res)
-{
-    json_t *body = json_object();
-    json_t *j = vtj_result_json(res); /* borrowed, members shared */
-
-    if (!body)
-        return NULL;
-    json_object_set_new(body, "message_id", json_string(message_id));
-    if (j)
-        json_object_update(body, j);
-    return body;
-}
-
-/* The body of an answered query (data, no data, service error). */
-static json_t *answered_body(const struct adp_req *r,
-                             const struct adp_verdict *v, const char *code)
-{
-    const struct vtj_result *res = vtj_call_result(r->call);
-    json_t *body = vtj_answer(v->message_id, res);
-
-    if (!body || v->cls == ADP_VERDICT_DATA)
-        return body;
-    json_object_set_new(body, "code", json_string(code));
-    if (v->cls == ADP_VERDICT_SERVICE_ERROR)
-        json_object_set_new(body, "retryable",
-                            json_boolean(vtj_result_is_retryable(res)));
-    return body;
-}
-
-/* The body of a query that produced no VTJ answer. */
-static json_t *failed_body(const struct adp_verdict *v, const char *code)
+json_t *adp__api_failed_body(const struct adp_verdict *v, const char *code)
 {
     json_t *body = NULL;
 
     switch (v->cls) {
     case ADP_VERDICT_FAULT:
-        body = error_body(code, "the X-Road exchange failed; origin tells "
-                                "which side");
+        body = adp__api_error_body(code,
+                                   "the X-Road exchange failed; origin tells "
+                                   "which side");
         json_object_set_new(body, "fault", adp_fault_json(v->fault));
         break;
     case ADP_VERDICT_INVALID:
-        body = error_body(code, "the security server's answer failed "
-                                "validation");
+        body = adp__api_error_body(code, "the security server's answer failed "
+                                         "validation");
         json_object_set_new(body, "error", adp_error_json(&v->err));
         break;
     case ADP_VERDICT_AUDIT:
-        body = error_body(code, v->sent ? "the audit store cannot record the "
-                                          "outcome; the answer is withheld"
-                                        : "the audit store cannot record this "
-                                          "query; nothing was sent to the "
-                                          "security server");
+        body = adp__api_error_body(
+            code, v->sent ? "the audit store cannot record the "
+                            "outcome; the answer is withheld"
+                          : "the audit store cannot record this "
+                            "query; nothing was sent to the "
+                            "security server");
         break;
     case ADP_VERDICT_TRANSPORT:
     case ADP_VERDICT_REJECTED:
@@ -586,7 +590,7 @@ static json_t *failed_body(const struct adp_verdict *v, const char *code)
     case ADP_VERDICT_DATA:
     case ADP_VERDICT_NO_DATA:
     case ADP_VERDICT_SERVICE_ERROR:
-        body = error_body(code, v->err.msg);
+        body = adp__api_error_body(code, v->err.msg);
         break;
     }
     if (body && v->message_id)
@@ -594,32 +598,8 @@ static json_t *failed_body(const struct adp_verdict *v, const char *code)
     return body;
 }
 
-/* The pipeline's verdict: translate it and answer. */
-static void on_query_done(struct adp_query *q, const struct adp_verdict *v,
-                          void *ctx)
+void adp__api_verdict_note(struct adp_req *r, const struct adp_verdict *v)
 {
-    struct adp_req *r = ctx;
-    const struct vtj_result *first = vtj_call_first(r->call);
-    const char *code = NULL;
-    const char *ids[ADP_QUERY_MAX_STEPS];
-
-    r->verdict = v;
-    r->status = adp_api_verdict_status(v, &code);
-    r->outcome = verdict_outcome(r, v);
-    if (v->cls == ADP_VERDICT_DATA || v->cls == ADP_VERDICT_NO_DATA ||
-        v->cls == ADP_VERDICT_SERVICE_ERROR)
-        r->body = answered_body(r, v, code);
-    else
-        r->body = failed_body(v, code);
-    if (r->body && first &&
-        adp_query_message_ids(q, ids, ADP_QUERY_MAX_STEPS) > 1) {
-        /* The passivated code that was followed: its own answer. */
-        json_t *p = vtj_answer(ids[0], first);
-        json_object_set_new(
-            p, "code",
-            json_string(vtj_outcome_name(vtj_result_outcome(first))));
-        json_object_set_new(r->body, "passivated", p);
-    }
     if (v->cls == ADP_VERDICT_FAULT) {
         r->fault_origin = xr_fault_origin_name(v->fault->origin);
         adp_metrics_fault(r->api->host.metrics, v->fault->origin);
@@ -632,211 +612,39 @@ static void on_query_done(struct adp_query *q, const struct adp_verdict *v,
         adp_log_err("request %s: %s: %s", r->id, adp_verdict_class_name(v->cls),
                     v->err.msg);
     }
-    reply_send(r); /* frees r and q */
 }
 
-/* ---- the person route ----------------------------------------------------
- */
-
-/* Copy a JSON string member; false (and an answer sent) when invalid. */
-static bool take_string(struct adp_req *r, json_t *v, const char *name,
-                        size_t max, char **out)
-{
-    char msg[128];
-
-    if (!json_is_string(v)) {
-        snprintf(msg, sizeof(msg), "%s must be a string", name);
-        reject(r, ADP_REJECT_BAD_REQUEST, 400, "bad_request", msg);
-        return false;
-    }
-    if (json_string_length(v) > max) {
-        snprintf(msg, sizeof(msg), "%s is longer than %zu bytes", name, max);
-        reply_error(r, 422, "too_long", msg, AO_REJECTED);
-        return false;
-    }
-    *out = strdup(json_string_value(v));
-    if (!*out) {
-        reply_error(r, 503, "out_of_memory", "out of memory", AO_REJECTED);
-        return false;
-    }
-    return true;
-}
-
-/* The members of a person query, as the caller sent them. */
-struct person_in {
-    char *hetu, *satu, *product, *end_user, *purpose, *billing;
-};
-
-static void person_in_free(struct person_in *p)
-{
-    free(p->hetu);
-    free(p->satu);
-    free(p->product);
-    free(p->end_user);
-    free(p->purpose);
-    free(p->billing);
-}
-
-/* Read the JSON body into *in; false (and an answer sent) when it is not a
- * well-formed person query. */
-static bool person_parse(struct adp_req *r, struct person_in *in)
-{
-    struct evbuffer *buf = evhttp_request_get_input_buffer(r->http);
-    size_t len = evbuffer_get_length(buf);
-    json_t *doc = NULL, *v;
-    json_error_t jerr;
-    const char *key;
-    bool ok = false;
-
-    if (len == 0) {
-        reject(r, ADP_REJECT_BAD_REQUEST, 400, "malformed_json",
-               "the body is empty; send a JSON object");
-        return false;
-    }
-    doc = json_loadb((const char *)evbuffer_pullup(buf, (ev_ssize_t)len), len,
-                     JSON_REJECT_DUPLICATES, &jerr);
-    /* The body is parsed: give its buffer back now rather than holding it
-     * while the query waits for the security server. */
-    evbuffer_drain(buf, len);
-    if (!doc || !json_is_object(doc)) {
-        reject(r, ADP_REJECT_BAD_REQUEST, 400, "malformed_json",
-               doc ? "the body must be a JSON object" : jerr.text);
-        goto out;
-    }
-    json_object_foreach(doc, key, v)
-    {
-        bool good;
-        if (!strcmp(key, "hetu"))
-            good = take_string(r, v, key, 32, &in->hetu);
-        else if (!strcmp(key, "satu"))
-            good = take_string(r, v, key, 32, &in->satu);
-        else if (!strcmp(key, "product"))
-            good = take_string(r, v, key, VTJ_PRODUCT_MAX, &in->product);
-        else if (!strcmp(key, "end_user"))
-            good = take_string(r, v, key, 4 * VTJ_END_USER_MAX_CHARS + 64,
-                               &in->end_user);
-        else if (!strcmp(key, "purpose"))
-            good = take_string(r, v, key, API_PURPOSE_MAX + 64, &in->purpose);
-        else if (!strcmp(key, "billing"))
-            good = take_string(r, v, key, API_BILLING_MAX, &in->billing);
-        else {
-            char msg[96];
-            snprintf(msg, sizeof(msg), "unknown field '%.40s'", key);
-            reject(r, ADP_REJECT_BAD_REQUEST, 400, "unknown_field", msg);
-            good = false;
-        }
-        if (!good)
-            goto out;
-    }
-    ok = true;
-out:
-    json_decref(doc);
-    return ok;
-}
-
-/* Make the VTJ call and the query of a parsed person request; false (and
- * an answer sent) when an input value is refused. */
-static bool person_query(struct adp_req *r, const struct person_in *in)
+void adp__api_query_params(struct adp_req *r, adp_query_done_fn *done,
+                           struct adp_query_params *qp)
 {
     const struct adp_config *cfg = r->gen->cfg;
-    struct vtj_credentials cred = {cfg->vtj.username, cfg->vtj.password};
-    struct vtj_call_params vp;
-    struct adp_query_params qp;
-    struct xr_error err;
-    const char *product = in->product ? in->product : cfg->vtj.product;
 
-    if (adp_query_text(ADP_TEXT_END_USER, in->end_user,
-                       4 * VTJ_END_USER_MAX_CHARS, &r->end_user,
-                       &err) != XR_OK ||
-        adp_query_text(ADP_TEXT_PURPOSE, in->purpose, API_PURPOSE_MAX,
-                       &r->purpose, &err) != XR_OK) {
-        reply_input_error(r, &err);
-        return false;
-    }
-    if (!adp_caller_allows(r->caller, ADP_OP_VTJ_PERSON, product)) {
-        reject(r, ADP_REJECT_FORBIDDEN, 403, "product_not_allowed",
-               "this caller may not use that product");
-        return false;
-    }
-    memset(&vp, 0, sizeof(vp));
-    vp.product = product;
-    vp.hetu = in->hetu;
-    vp.satu = in->satu;
-    vp.end_user = r->end_user;
-    vp.billing = in->billing;
-    vp.service_instance = cfg->vtj.service.instance;
-    vp.cred = &cred; /* its strings live in r->gen */
-    vp.follow_passivated = cfg->vtj.follow_passivated;
-    vp.redact_protected_addresses = r->caller->redact_protected_addresses;
-    if (vtj_call_new(&vp, &r->call, &err) != XR_OK) {
-        reply_input_error(r, &err);
-        return false;
-    }
-    memset(&qp, 0, sizeof(qp));
-    qp.svc = &vtj_service;
-    qp.call = r->call;
-    qp.client = r->caller->has_client ? &r->caller->client : &cfg->xroad.client;
-    qp.service = &cfg->vtj.service;
-    qp.security_server =
+    memset(qp, 0, sizeof(*qp));
+    qp->client =
+        r->caller->has_client ? &r->caller->client : &cfg->xroad.client;
+    qp->security_server =
         cfg->xroad.has_security_server ? &cfg->xroad.security_server : NULL;
-    qp.user_id = r->end_user;
-    qp.issue = r->purpose;
-    qp.caller = r->caller->name; /* lives in r->gen */
-    qp.ss = &cfg->ss;
-    qp.net = adp_upstream_net(r->api->host.up);
-    qp.audit = &r->api->audit;
-    qp.done = on_query_done;
-    qp.done_ctx = r;
-    if (adp_query_new(&qp, &r->query, &err) != XR_OK) {
-        reply_input_error(r, &err);
-        return false;
-    }
-    return true;
+    qp->user_id = r->end_user;
+    qp->issue = r->purpose;
+    qp->caller = r->caller->name; /* lives in r->gen */
+    qp->ss = &cfg->ss;
+    qp->net = adp_upstream_net(r->api->host.up);
+    qp->audit = &r->api->audit;
+    qp->done = done;
+    qp->done_ctx = r;
 }
 
-/* Content-Type application/json, parameters allowed (RFC 9110 8.3). */
-static bool is_json(const char *ctype)
+bool adp__api_is_media(const char *ctype, const char *media)
 {
-    static const char want[] = "application/json";
+    size_t n = strlen(media);
     const char *p;
 
-    if (!ctype || strncasecmp(ctype, want, sizeof(want) - 1) != 0)
+    if (!ctype || strncasecmp(ctype, media, n) != 0)
         return false;
-    p = ctype + sizeof(want) - 1;
+    p = ctype + n;
     while (*p == ' ' || *p == '\t')
         p++;
     return *p == '\0' || *p == ';';
-}
-
-static void handle_person(struct adp_req *r)
-{
-    const char *ctype = evhttp_find_header(
-        evhttp_request_get_input_headers(r->http), "Content-Type");
-    struct person_in in;
-    unsigned retry;
-
-    memset(&in, 0, sizeof(in));
-    if (authenticate(r) != 0)
-        return;
-    if (!adp_caller_allows(r->caller, ADP_OP_VTJ_PERSON, NULL)) {
-        reject(r, ADP_REJECT_FORBIDDEN, 403, "forbidden",
-               "this caller may not query persons");
-        return;
-    }
-    if (!adp_rate_take(&r->caller->rate, &retry)) {
-        r->retry_after_s = retry;
-        reject(r, ADP_REJECT_RATE_LIMITED, 429, "rate_limited",
-               "request rate limit of this caller exceeded");
-        return;
-    }
-    if (!is_json(ctype)) {
-        reject(r, ADP_REJECT_BAD_REQUEST, 415, "unsupported_media_type",
-               "send the query with Content-Type: application/json");
-        return;
-    }
-    if (person_parse(r, &in) && person_query(r, &in))
-        adp_query_start(r->query); /* may answer (and free r) at once */
-    person_in_free(&in);
 }
 
 /* ---- readiness -----------------------------------------------------------
@@ -858,7 +666,7 @@ static void readyz_answer(struct adp_req *r)
     r->body = o;
     r->status = ready ? 200 : 503;
     r->outcome = AO_OK;
-    reply_send(r);
+    adp__api_reply_send(r);
 }
 
 static void probe_done(struct adp_xfer *x, const struct adp_xfer_result *res,
@@ -926,7 +734,8 @@ static void handle_metrics(struct adp_req *r)
     if (!out || adp_metrics_render(api->host.registry, out) != XR_OK) {
         if (out)
             evbuffer_free(out);
-        reply_error(r, 503, "out_of_memory", "cannot render metrics", AO_OK);
+        adp__api_reply_error(r, 503, "out_of_memory", "cannot render metrics",
+                             AO_OK);
         return;
     }
     evhttp_add_header(h, "Content-Type", ADP_METRICS_CONTENT_TYPE);
@@ -947,26 +756,36 @@ static unsigned max_in_flight(const struct adp_api *api,
     return n > 0 ? n : 1;
 }
 
-static void route_person(struct adp_req *r, enum evhttp_cmd_type cmd)
+/*
+ * The routes that run queries: POST only, refused while draining and
+ * beyond the worker's share of [api] max_in_flight, then the handler.
+ * A later GET route that runs queries (GET /v1/xroad/services) passes
+ * `get`.
+ */
+static bool query_admitted(struct adp_req *r, enum evhttp_cmd_type cmd,
+                           bool get, enum adp_metrics_route route,
+                           const char *path)
 {
     struct adp_api *api = r->api;
 
-    r->route = ADP_ROUTE_VTJ_PERSON;
-    r->kind = RK_PERSON;
-    if (cmd != EVHTTP_REQ_POST) {
-        reject(r, ADP_REJECT_BAD_REQUEST, 405, "method_not_allowed",
-               "use POST");
+    r->route = route;
+    r->kind = RK_QUERY;
+    snprintf(r->path, sizeof(r->path), "%s", path);
+    if (cmd != (get ? EVHTTP_REQ_GET : EVHTTP_REQ_POST)) {
+        adp__api_reject(r, ADP_REJECT_BAD_REQUEST, 405, "method_not_allowed",
+                        get ? "use GET" : "use POST");
     } else if (api->host.draining(api->host.ctx)) {
         r->retry_after_s = 1;
-        reply_error(r, 503, "shutting_down", "the service is shutting down",
-                    AO_SHUTTING_DOWN);
+        adp__api_reply_error(r, 503, "shutting_down",
+                             "the service is shutting down", AO_SHUTTING_DOWN);
     } else if (api->in_flight > max_in_flight(api, r->gen)) {
         r->retry_after_s = r->gen->cfg->api.retry_after_s;
-        reject(r, ADP_REJECT_OVERLOADED, 503, "overloaded",
-               "too many queries in flight; retry later");
+        adp__api_reject(r, ADP_REJECT_OVERLOADED, 503, "overloaded",
+                        "too many queries in flight; retry later");
     } else {
-        handle_person(r);
+        return true;
     }
+    return false;
 }
 
 void adp_api_handle(struct evhttp_request *http, void *arg)
@@ -1000,22 +819,36 @@ void adp_api_handle(struct evhttp_request *http, void *arg)
          * answer but this one, and the connection goes (conn.h). */
         r->close = true;
         if (r->conn.bad_status == 431)
-            reject(r, ADP_REJECT_TOO_LARGE, 431, "header_too_large",
-                   r->conn.why);
+            adp__api_reject(r, ADP_REJECT_TOO_LARGE, 431, "header_too_large",
+                            r->conn.why);
         else
-            reject(r, ADP_REJECT_BAD_REQUEST, 400, "bad_request", r->conn.why);
+            adp__api_reject(r, ADP_REJECT_BAD_REQUEST, 400, "bad_request",
+                            r->conn.why);
         return;
     }
     if (!path) {
-        reject(r, ADP_REJECT_BAD_REQUEST, 400, "bad_request", "bad URI");
+        adp__api_reject(r, ADP_REJECT_BAD_REQUEST, 400, "bad_request",
+                        "bad URI");
         return;
     }
     if (!strcmp(path, API_PERSON_PATH)) {
-        route_person(r, cmd);
+        if (query_admitted(r, cmd, false, ADP_ROUTE_VTJ_PERSON, path))
+            adp__api_person(r);
+        return;
+    }
+    if (!strncmp(path, API_SOAP_PREFIX, strlen(API_SOAP_PREFIX))) {
+        if (query_admitted(r, cmd, false, ADP_ROUTE_XROAD_SOAP, path))
+            adp__api_soap(r, path + strlen(API_SOAP_PREFIX));
+        return;
+    }
+    if (!strcmp(path, API_SERVICES_PATH)) {
+        if (query_admitted(r, cmd, true, ADP_ROUTE_XROAD_SERVICES, path))
+            adp__api_services(r);
         return;
     }
     if (cmd != EVHTTP_REQ_GET) {
-        reject(r, ADP_REJECT_BAD_REQUEST, 405, "method_not_allowed", "use GET");
+        adp__api_reject(r, ADP_REJECT_BAD_REQUEST, 405, "method_not_allowed",
+                        "use GET");
         return;
     }
     if (!strcmp(path, "/healthz")) {
@@ -1025,7 +858,7 @@ void adp_api_handle(struct evhttp_request *http, void *arg)
         r->body = o;
         r->status = 200;
         r->outcome = AO_OK;
-        reply_send(r);
+        adp__api_reply_send(r);
     } else if (!strcmp(path, "/readyz")) {
         r->route = ADP_ROUTE_READYZ;
         r->kind = RK_READYZ;
@@ -1034,7 +867,8 @@ void adp_api_handle(struct evhttp_request *http, void *arg)
         r->route = ADP_ROUTE_METRICS;
         handle_metrics(r);
     } else {
-        reply_error(r, 404, "not_found", "no such endpoint", AO_REJECTED);
+        adp__api_reply_error(r, 404, "not_found", "no such endpoint",
+                             AO_REJECTED);
     }
 }
 

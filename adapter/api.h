@@ -27,6 +27,9 @@
 #include "gen.h"
 #include "query.h"
 
+/* The route prefix of the generic SOAP path (its own body cap). */
+#define ADP_API_SOAP_PREFIX "/v1/xroad/soap/"
+
 struct adp_api;
 struct adp_auditq;
 struct adp_conns;

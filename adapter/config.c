@@ -116,6 +116,8 @@ static const struct key_def keys[] = {
      600000, false},
     {"api", "max_body_bytes", KT_SIZE, OFF(api.max_body_bytes), NO_HAS, 1024,
      16LL * 1024 * 1024, false},
+    {"api", "max_soap_body_bytes", KT_SIZE, OFF(api.max_soap_body_bytes),
+     NO_HAS, 1024, 256LL * 1024 * 1024, false},
     {"api", "max_header_bytes", KT_SIZE, OFF(api.max_header_bytes), NO_HAS,
      1024, 1024LL * 1024, false},
     {"api", "read_timeout_ms", KT_UINT, OFF(api.read_timeout_ms), NO_HAS, 100,
@@ -552,6 +554,7 @@ static enum xr_status load_text(const char *path, const char *text, size_t len,
     cfg->api.retry_after_s = ADP_CONFIG_RETRY_AFTER_S_DEFAULT;
     cfg->api.drain_timeout_ms = ADP_CONFIG_DRAIN_TIMEOUT_MS_DEFAULT;
     cfg->api.max_body_bytes = ADP_CONFIG_MAX_BODY_BYTES_DEFAULT;
+    cfg->api.max_soap_body_bytes = ADP_CONFIG_MAX_SOAP_BODY_DEFAULT;
     cfg->api.max_header_bytes = ADP_CONFIG_MAX_HEADER_BYTES_DEFAULT;
     cfg->api.read_timeout_ms = ADP_CONFIG_READ_TIMEOUT_MS_DEFAULT;
     cfg->api.max_pending_connections = ADP_CONFIG_MAX_PENDING_DEFAULT;

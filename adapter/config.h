@@ -55,6 +55,7 @@
 #define ADP_CONFIG_RETRY_AFTER_S_DEFAULT    1u
 #define ADP_CONFIG_DRAIN_TIMEOUT_MS_DEFAULT 30000u
 #define ADP_CONFIG_MAX_BODY_BYTES_DEFAULT   65536u
+#define ADP_CONFIG_MAX_SOAP_BODY_DEFAULT    (8u * 1024u * 1024u)
 #define ADP_CONFIG_MAX_HEADER_BYTES_DEFAULT 16384u
 #define ADP_CONFIG_READ_TIMEOUT_MS_DEFAULT  30000u
 #define ADP_CONFIG_MAX_PENDING_DEFAULT      512u /* connections not serving */
@@ -140,14 +141,15 @@ struct adp_config_listen {
 
 /* [api]: limits and behaviour of the daemon. */
 struct adp_config_api {
-    unsigned threads;          /* worker event loops; 0 = one per core */
-    unsigned max_connections;  /* open API connections, whole process */
-    unsigned max_in_flight;    /* API requests being served, whole process */
-    unsigned retry_after_s;    /* Retry-After on 429/503 */
-    unsigned drain_timeout_ms; /* graceful stop: wait for in-flight */
-    size_t max_body_bytes;     /* request body cap */
-    size_t max_header_bytes;   /* request header cap */
-    unsigned read_timeout_ms;  /* evhttp read/write timeout */
+    unsigned threads;           /* worker event loops; 0 = one per core */
+    unsigned max_connections;   /* open API connections, whole process */
+    unsigned max_in_flight;     /* API requests being served, whole process */
+    unsigned retry_after_s;     /* Retry-After on 429/503 */
+    unsigned drain_timeout_ms;  /* graceful stop: wait for in-flight */
+    size_t max_body_bytes;      /* request body cap (JSON routes) */
+    size_t max_soap_body_bytes; /* request body cap, generic SOAP path */
+    size_t max_header_bytes;    /* request header cap */
+    unsigned read_timeout_ms;   /* evhttp read/write timeout */
     unsigned max_pending_connections;  /* not serving a request (conn.h) */
     unsigned max_connections_per_peer; /* per client address; 0 = any */
     unsigned request_timeout_ms;       /* accept .. first request read */

@@ -24,7 +24,7 @@
 #define CALLER_PREFIX "caller."
 /* Room for the entries of keys[] and sections[] in config.c (checked there
  * at compile time). */
-#define KEYS_MAX      64u
+#define KEYS_MAX      96u
 #define SECTIONS_MAX  8u
 
 enum key_type {

@@ -27,6 +27,7 @@
 #include "util.h"
 
 #define NAME_MAX_SCAN 24u /* header name bytes kept for comparison */
+#define TARGET_SCAN   32u /* request target bytes kept for the body cap */
 
 enum phase { PH_SETUP, PH_PENDING, PH_ACTIVE, PH_IDLE };
 
@@ -54,6 +55,9 @@ struct scan {
     uint64_t cl;        /* its value */
     uint64_t body_left; /* body bytes still to skip */
     size_t head_bytes;  /* of the current head, so far */
+    unsigned spaces;    /* on the request line, so far */
+    unsigned target_len;
+    char target[TARGET_SCAN + 1]; /* the request target's first bytes */
 };
 
 struct peer {
@@ -74,6 +78,9 @@ struct conn {
     struct conn *hnext;       /* hash chain by evcon */
     struct peer *peer;        /* TCP: its address's count */
     struct scan scan;
+    uint64_t heads;      /* request heads scanned */
+    uint64_t dispatched; /* requests evhttp handed to the API */
+    size_t cap;          /* the body cap last set */
     bool bad;
     int bad_status;
     char why[96];
@@ -326,11 +333,36 @@ static bool is_tchar(unsigned char ch)
            (ch >= '0' && ch <= '9') || strchr("!#$%&'*+-.^_`|~", ch);
 }
 
+/* The request line ended: the body cap of its route. */
+static void body_cap(struct conn *c)
+{
+    const struct adp_conns_limits *lim = &c->cs->lim;
+    struct scan *s = &c->scan;
+    size_t cap = lim->max_body_bytes;
+
+    if (!c->evcon || !cap)
+        return;
+    s->target[s->target_len] = '\0';
+    if (lim->big_body_prefix &&
+        !strncmp(s->target, lim->big_body_prefix, strlen(lim->big_body_prefix)))
+        cap = lim->big_body_bytes;
+    /* A pipelined request whose body evhttp has not read yet keeps its
+     * cap: only raise it then (the JSON routes check their own cap). */
+    if (c->heads > c->dispatched && cap < c->cap)
+        return;
+    c->cap = cap;
+    evhttp_connection_set_max_body_size(c->evcon, (ev_ssize_t)cap);
+}
+
 /* The end of a header line: record what the framing needs. */
 static void line_end(struct conn *c)
 {
     struct scan *s = &c->scan;
 
+    if (s->request_line) {
+        body_cap(c);
+        return;
+    }
     if (s->in_cl && !s->cl_digit)
         refuse(c, "Content-Length has no digits");
     s->in_cl = false;
@@ -385,6 +417,7 @@ static void head_end(struct conn *c)
     uint64_t body = s->cl_seen ? s->cl : 0;
 
     memset(s, 0, sizeof(*s));
+    c->heads++;
     s->body_left = body;
     s->st = body ? SC_BODY : SC_LINE_START;
     s->empty_line = true;
@@ -469,6 +502,12 @@ static void scan_byte(struct conn *c, unsigned char ch)
         }
         if (s->in_cl)
             cl_byte(c, ch);
+        else if (s->request_line) {
+            if (ch == ' ')
+                s->spaces++;
+            else if (s->spaces == 1 && s->target_len < TARGET_SCAN)
+                s->target[s->target_len++] = (char)ch;
+        }
         return;
     case SC_BODY:
     case SC_OFF:
@@ -789,6 +828,7 @@ bool adp_conns_dispatched(struct adp_conns *cs, struct evhttp_connection *evcon,
         return false;
     if (c->phase != PH_ACTIVE)
         move(cs, c, PH_ACTIVE);
+    c->dispatched++;
     info->listener = c->l;
     info->bad_framing = c->bad;
     info->bad_status = c->bad_status;

@@ -31,6 +31,11 @@
  * Content-Length that is not plain digits or appears twice, and any
  * Transfer-Encoding mark the connection; the API then answers 400 and closes
  * it, so a proxy in front can never be made to frame requests differently.
+ *   - Body caps by route: at the end of each request line the scanner
+ *     sets the connection's body cap (evhttp's, checked against
+ *     Content-Length before any body byte is read) to big_body_bytes for
+ *     targets under big_body_prefix and to max_body_bytes otherwise, so a
+ *     JSON route never buffers a SOAP-sized body. evhttp answers 413.
  *   - UNIX peers: the caller's uid and gid (SO_PEERCRED).
  *
  * Thread-safety: one adp_conns per worker, used from its loop only.
@@ -62,6 +67,9 @@ struct adp_conns_limits {
     unsigned request_timeout_ms;   /* accept .. first request complete */
     unsigned keepalive_timeout_ms; /* answer .. next request complete */
     size_t max_head_bytes;         /* request line and headers */
+    size_t max_body_bytes;         /* request body, by default */
+    const char *big_body_prefix;   /* static; NULL = none */
+    size_t big_body_bytes;         /* request body under that prefix */
 };
 
 /* Pause or resume accepting on a listener (the worker owns them). */

@@ -117,6 +117,10 @@ const char *adp_metrics_route_name(enum adp_metrics_route route)
     switch (route) {
     case ADP_ROUTE_VTJ_PERSON:
         return "vtj_person";
+    case ADP_ROUTE_XROAD_SOAP:
+        return "xroad_soap";
+    case ADP_ROUTE_XROAD_SERVICES:
+        return "xroad_services";
     case ADP_ROUTE_HEALTHZ:
         return "healthz";
     case ADP_ROUTE_READYZ:

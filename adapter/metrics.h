@@ -48,13 +48,15 @@
  * compiler points at both).
  */
 enum adp_metrics_route {
-    ADP_ROUTE_VTJ_PERSON, /* "vtj_person": POST /v1/vtj/person */
-    ADP_ROUTE_HEALTHZ,    /* "healthz": GET /healthz */
-    ADP_ROUTE_READYZ,     /* "readyz": GET /readyz */
-    ADP_ROUTE_METRICS,    /* "metrics": GET /metrics */
-    ADP_ROUTE_UNMATCHED   /* "unmatched": no route (404/405) */
+    ADP_ROUTE_VTJ_PERSON,     /* "vtj_person": POST /v1/vtj/person */
+    ADP_ROUTE_XROAD_SOAP,     /* "xroad_soap": POST /v1/xroad/soap/{id} */
+    ADP_ROUTE_XROAD_SERVICES, /* "xroad_services": GET /v1/xroad/services */
+    ADP_ROUTE_HEALTHZ,        /* "healthz": GET /healthz */
+    ADP_ROUTE_READYZ,         /* "readyz": GET /readyz */
+    ADP_ROUTE_METRICS,        /* "metrics": GET /metrics */
+    ADP_ROUTE_UNMATCHED       /* "unmatched": no route (404/405) */
 };
-#define ADP_ROUTE_COUNT 5u /* keep equal to the last route + 1 */
+#define ADP_ROUTE_COUNT 7u /* keep equal to the last route + 1 */
 
 /* Why a request was refused before it reached a handler (reason=). */
 enum adp_metrics_reject {

@@ -631,6 +631,8 @@ static const struct {
                            "invalid_end_user"},
     [ADP_TEXT_PURPOSE] = {"purpose", "missing_purpose", "purpose_too_long",
                           "invalid_purpose"},
+    [ADP_TEXT_SUBJECT] = {"subject", "missing_subject", "subject_too_long",
+                          "invalid_subject"},
 };
 
 enum xr_status adp_query_text(enum adp_text which, const char *in, size_t max,

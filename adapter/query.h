@@ -232,7 +232,8 @@ void adp_query_on_durable(struct adp_query *q, bool ok, const char *msg);
 /* Caller-supplied texts that become X-Road header values. */
 enum adp_text {
     ADP_TEXT_END_USER, /* X-Road userId (and VTJ Loppukayttaja) */
-    ADP_TEXT_PURPOSE   /* X-Road issue */
+    ADP_TEXT_PURPOSE,  /* X-Road issue */
+    ADP_TEXT_SUBJECT   /* audit subject of the generic SOAP path */
 };
 
 /*
@@ -242,10 +243,11 @@ enum adp_text {
  * removed; what remains must be 1..max bytes of valid UTF-8 without
  * control characters (C0, DEL, C1: a TAB, line feed or U+0085 inside the
  * text is refused, never normalised).
- * Errors (XR_EINVAL; err->field "end_user" or "purpose"):
- * missing_end_user / missing_purpose (absent or only white space),
- * end_user_too_long / purpose_too_long, invalid_end_user /
- * invalid_purpose.
+ * Errors (XR_EINVAL; err->field "end_user", "purpose" or "subject"):
+ * missing_end_user / missing_purpose / missing_subject (absent or only
+ * white space), end_user_too_long / purpose_too_long /
+ * subject_too_long, invalid_end_user / invalid_purpose /
+ * invalid_subject.
  * Ownership: *out new (free()), NULL on error. Thread-safety: reentrant.
  */
 XR_NODISCARD enum xr_status adp_query_text(enum adp_text which, const char *in,

@@ -114,6 +114,9 @@ static void conns_limits(const struct adp_worker *w,
     lim->request_timeout_ms = cfg->api.request_timeout_ms;
     lim->keepalive_timeout_ms = cfg->api.keepalive_timeout_ms;
     lim->max_head_bytes = cfg->api.max_header_bytes;
+    lim->max_body_bytes = cfg->api.max_body_bytes;
+    lim->big_body_prefix = ADP_API_SOAP_PREFIX;
+    lim->big_body_bytes = cfg->api.max_soap_body_bytes;
 }
 
 static void worker_accept(struct adp_worker *w, bool on);
@@ -397,7 +400,12 @@ static enum xr_status listener_setup(struct adp_worker *w,
         close(fd);
         return xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "no memory");
     }
-    evhttp_set_max_body_size(http, (ev_ssize_t)cfg->api.max_body_bytes);
+    /* The larger cap; the scanner lowers it per request by route. */
+    evhttp_set_max_body_size(
+        http,
+        (ev_ssize_t)(cfg->api.max_soap_body_bytes > cfg->api.max_body_bytes
+                         ? cfg->api.max_soap_body_bytes
+                         : cfg->api.max_body_bytes));
     /* Above [api] max_header_bytes: conn.c enforces that one and answers
      * 431; evhttp's cap only bounds what it buffers. */
     evhttp_set_max_headers_size(

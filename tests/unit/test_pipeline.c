@@ -9,6 +9,7 @@
 #include "test_helpers.h"
 
 #include "query.h"
+#include "services/soap.h"
 #include "services/vtj_call.h"
 
 #define FAKE_NS "urn:example:fake"
@@ -120,7 +121,8 @@ struct fake_net {
     struct adp_query *q;      /* the query that asked */
     uint8_t *sent;            /* copy of the last request bytes */
     size_t sent_len;
-    struct fake_audit *audit; /* to check the order */
+    char sent_type[XR_MIME_CTYPE_MAX]; /* its Content-Type, "" = text/xml */
+    struct fake_audit *audit;          /* to check the order */
 };
 
 /* ---- the fake audit store ------------------------------------------------ */
@@ -173,6 +175,8 @@ static enum xr_status net_exchange(void *ctx, struct adp_query *q,
     n->sent = malloc(len);
     memcpy(n->sent, bytes, len);
     n->sent_len = len;
+    snprintf(n->sent_type, sizeof(n->sent_type), "%s",
+             w->content_type ? w->content_type : "");
     return XR_OK;
 }
 
@@ -803,6 +807,180 @@ static void test_texts(void **state)
                       err, "missing_purpose");
 }
 
+/* ---- the generic SOAP module: attachments both ways ---------------------- */
+
+static void soap_world(struct world *w, struct soap_call *call)
+{
+    struct adp_query_params p;
+    struct xr_error err;
+
+    world_init(w, true);
+    adp_query_free(w->q);
+    memset(&p, 0, sizeof(p));
+    p.svc = &soap_service;
+    p.call = call;
+    p.client = &w->client;
+    p.service = &w->service;
+    p.user_id = "u1";
+    p.issue = "case 1";
+    p.caller = "test";
+    p.ss = &w->ss;
+    p.net = &w->net_if;
+    p.audit = &w->audit_if;
+    p.done = on_done;
+    p.done_ctx = w;
+    XRT_ASSERT_OK(adp_query_new(&p, &w->q, &err), err);
+}
+
+static void test_soap_attachments(void **state)
+{
+    static const char payload[] =
+        "<" XRT_SERVICE_CODE " xmlns=\"urn:x\"><a>1</a></" XRT_SERVICE_CODE ">";
+    static const uint8_t bin[] = {0, 1, 2, '\r', '\n', '-', '-', 0xff};
+    struct xr_part in[2], out[2];
+    struct soap_call_params sp;
+    struct soap_call *call = NULL;
+    const struct soap_answer *a;
+    struct xr_request *req = NULL;
+    struct xr_mime *m = NULL;
+    struct xr_error err;
+    struct xrt_msg msg;
+    struct adp_xfer_result res;
+    struct world w;
+    uint8_t *wire = NULL, digest[64];
+    size_t wire_len = 0, soap_len;
+    char ct[XR_MIME_CTYPE_MAX], *soap;
+
+    (void)state;
+    memset(in, 0, sizeof(in));
+    snprintf(in[0].content_type, sizeof(in[0].content_type),
+             "application/octet-stream");
+    snprintf(in[0].content_id, sizeof(in[0].content_id), "bin@x");
+    in[0].data.ptr = bin;
+    in[0].data.len = sizeof(bin);
+    snprintf(in[1].content_type, sizeof(in[1].content_type), "text/plain");
+    in[1].data.ptr = (const uint8_t *)"hello";
+    in[1].data.len = 5;
+    memset(&sp, 0, sizeof(sp));
+    sp.payload = (const uint8_t *)payload;
+    sp.payload_len = sizeof(payload) - 1;
+    sp.parts = in;
+    sp.nparts = 2;
+    sp.subject = "case-42";
+    XRT_ASSERT_OK(soap_call_new(&sp, &call, &err), err);
+    soap_world(&w, call);
+    adp_query_start(w.q);
+    assert_int_equal(w.net.exchanges, 1);
+
+    /* The wire: the SOAP message first, then the parts unchanged. */
+    assert_non_null(strstr(w.net.sent_type, "multipart/related"));
+    XRT_ASSERT_OK(xr_mime_parse(w.net.sent_type, w.net.sent, w.net.sent_len,
+                                NULL, &m, &err),
+                  err);
+    assert_int_equal(xr_mime_count(m), 3);
+    assert_non_null(strstr(xr_mime_part(m, 0)->content_type, "text/xml"));
+    assert_int_equal(xr_mime_part(m, 1)->data.len, sizeof(bin));
+    assert_memory_equal(xr_mime_part(m, 1)->data.ptr, bin, sizeof(bin));
+    assert_string_equal(xr_mime_part(m, 1)->content_id, "bin@x");
+    assert_memory_equal(xr_mime_part(m, 2)->data.ptr, "hello", 5);
+    /* The audit digest is the SOAP part's (what requestHash covers). */
+    XRT_ASSERT_OK(xr_request_parse(w.net.sent_type, w.net.sent, w.net.sent_len,
+                                   NULL, &req, &err),
+                  err);
+    xr_request_sha512(req, digest);
+    assert_int_equal(xr_request_bytes(req).len, xr_mime_part(m, 0)->data.len);
+    assert_string_equal(w.audit.subjects[0], "case-42");
+
+    /* The answer: a wrapper and one attachment back. */
+    xrt_msg_echo(&msg, req, true);
+    snprintf(msg.body, sizeof(msg.body),
+             "<p:" XRT_SERVICE_CODE
+             "Response xmlns:p=\"urn:x\">ok</p:" XRT_SERVICE_CODE "Response>");
+    soap = xrt_msg_render(&msg, &soap_len);
+    memset(out, 0, sizeof(out));
+    snprintf(out[0].content_type, sizeof(out[0].content_type),
+             "text/xml; charset=UTF-8");
+    out[0].data.ptr = (const uint8_t *)soap;
+    out[0].data.len = soap_len;
+    snprintf(out[1].content_type, sizeof(out[1].content_type), "image/png");
+    snprintf(out[1].content_id, sizeof(out[1].content_id), "back@x");
+    out[1].data.ptr = bin;
+    out[1].data.len = sizeof(bin);
+    XRT_ASSERT_OK(xr_mime_write(out, 2, &wire, &wire_len, ct, &err), err);
+    memset(&res, 0, sizeof(res));
+    res.cls = ADP_XFER_OK;
+    res.http_status = 200;
+    res.content_type = ct;
+    res.body = wire;
+    res.body_len = wire_len;
+    adp_query_on_exchange(w.q, &res);
+    assert_int_equal(w.dones, 1);
+    assert_int_equal(w.v.cls, ADP_VERDICT_DATA);
+    assert_string_equal(w.v.outcome, "ok");
+    assert_string_equal(w.audit.classes[0], "ok");
+    a = soap_call_answer(call);
+    assert_non_null(a);
+    assert_false(a->mtom);
+    assert_int_equal(a->nparts, 1);
+    assert_string_equal(a->parts[0].content_id, "back@x");
+    assert_memory_equal(a->parts[0].data.ptr, bin, sizeof(bin));
+    assert_non_null(strstr((const char *)a->xml, "xmlns:p=\"urn:x\""));
+    free(wire);
+    free(soap);
+    xr_request_free(req);
+    xr_mime_free(m);
+    world_free(&w);
+    soap_call_free(call);
+}
+
+/* MTOM: the SOAP part goes as an xop root; a payload without the
+ * serviceCode's name is refused before anything is sent. */
+static void test_soap_mtom_and_refusal(void **state)
+{
+    static const char payload[] = "<" XRT_SERVICE_CODE " xmlns=\"urn:x\"/>";
+    static const char wrong[] = "<other xmlns=\"urn:x\"/>";
+    struct xr_part in;
+    struct soap_call_params sp;
+    struct soap_call *call = NULL;
+    struct xr_error err;
+    struct world w;
+
+    (void)state;
+    memset(&in, 0, sizeof(in));
+    snprintf(in.content_type, sizeof(in.content_type), "image/png");
+    snprintf(in.content_id, sizeof(in.content_id), "img@x");
+    in.data.ptr = (const uint8_t *)"PNG";
+    in.data.len = 3;
+    memset(&sp, 0, sizeof(sp));
+    sp.payload = (const uint8_t *)payload;
+    sp.payload_len = sizeof(payload) - 1;
+    sp.parts = &in;
+    sp.nparts = 1;
+    sp.mtom = true;
+    XRT_ASSERT_OK(soap_call_new(&sp, &call, &err), err);
+    soap_world(&w, call);
+    adp_query_start(w.q);
+    assert_non_null(strstr(w.net.sent_type, "type=\"application/xop+xml\""));
+    deliver(&w, ADP_XFER_CONNECT_FAILED, 0, NULL);
+    world_free(&w);
+    soap_call_free(call);
+
+    sp.payload = (const uint8_t *)wrong;
+    sp.payload_len = sizeof(wrong) - 1;
+    XRT_ASSERT_OK(soap_call_new(&sp, &call, &err), err);
+    soap_world(&w, call);
+    adp_query_start(w.q);
+    assert_int_equal(w.dones, 1);
+    assert_int_equal(w.v.cls, ADP_VERDICT_REJECTED);
+    assert_int_equal(w.net.exchanges, 0);
+    assert_int_equal(w.audit.intents, 0);
+    world_free(&w);
+    soap_call_free(call);
+
+    sp.payload = NULL;
+    XRT_ASSERT_REASON(soap_call_new(&sp, &call, &err), err, "missing_payload");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -822,6 +1000,8 @@ int main(void)
         cmocka_unit_test(test_later_completions),
         cmocka_unit_test(test_free_while_waiting),
         cmocka_unit_test(test_texts),
+        cmocka_unit_test(test_soap_attachments),
+        cmocka_unit_test(test_soap_mtom_and_refusal),
     };
 
     return cmocka_run_group_tests_name("pipeline", tests, xrt_group_setup,
