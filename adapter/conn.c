@@ -15,8 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
@@ -742,6 +743,15 @@ static void finish_setup(struct adp_conns *cs, struct conn *c)
     if (!tab_add(cs, c)) {
         conn_close(c, "out of memory");
         return;
+    }
+    if (c->l == ADP_LISTENER_TCP) {
+        /* Answers leave as several TLS records or segments: without
+         * this, Nagle holds the last one until the peer's delayed ACK
+         * (about 40 ms per leg). */
+        int one = 1;
+        if (setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one,
+                       sizeof(one)) != 0)
+            adp_log_errno(ADP_LOG_WARN, "TCP_NODELAY on an API connection");
     }
     if (c->l == ADP_LISTENER_TCP &&
         peer_key(evhttp_connection_get_addr(c->evcon), key)) {

@@ -644,6 +644,7 @@ enum xr_status adp_xfer_start(struct adp_curlev *cev,
     SETOPT(CURLOPT_WRITEDATA, x);
     SETOPT(CURLOPT_ERRORBUFFER, x->errbuf);
     SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+    SETOPT(CURLOPT_TCP_NODELAY, 1L); /* libcurl's default, stated */
     /* Do not reuse a connection idle for longer than the security server's
      * Jetty is likely to keep it (client-connector idle times are 30 s):
      * a request on a connection the server is closing may fail or be
