@@ -124,6 +124,8 @@ struct recon {
     struct opmon_call *call;
     int rc; /* exit of a failed page, else -1 */
     bool page_next;
+    bool page_not_yet; /* a follow-up page was refused as not available */
+    unsigned page_index;
     int64_t page_next_from;
     int64_t page_max_ts;
     size_t page_records;
@@ -452,6 +454,20 @@ static void on_page(void *ctx, struct adp_query *q, const struct adp_verdict *v)
         }
         r->nown++;
     }
+    /*
+     * A page after a full one starts at nextRecordsFrom; when that full
+     * page was in fact the last committed second (the server moved
+     * recordsTo back and a record happened to lie in its last second),
+     * the server refuses the start as not available yet: coverage ends
+     * there, which is not an error.
+     */
+    if (v->cls == ADP_VERDICT_FAULT && r->page_index > 0 &&
+        v->fault->origin == XR_ORIGIN_CLIENT &&
+        (strstr(v->fault->code, "InvalidRequest") ||
+         strstr(v->fault->code, "invalid_request"))) {
+        r->page_not_yet = true;
+        return;
+    }
     if (v->cls != ADP_VERDICT_DATA) {
         adp_cli_verdict_explain("audit reconcile: operational data", v);
         if (r->json) {
@@ -505,11 +521,18 @@ static int fetch_client(struct recon *r, const struct xr_id *client,
         cq.issue = issue;
         r->rc = -1;
         r->page_next = false;
+        r->page_not_yet = false;
+        r->page_index = page;
         rc = adp_cli_run_query(&r->run, &cq, on_page, r);
         if (rc != 0)
             return rc;
         if (r->rc >= 0)
             return r->rc;
+        if (r->page_not_yet) {
+            if (cur - 1 < r->covered_s)
+                r->covered_s = cur - 1;
+            return -1;
+        }
         if (!r->page_next)
             return -1; /* covered through to_s */
         /*

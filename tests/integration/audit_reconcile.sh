@@ -134,6 +134,18 @@ reconcile $((T5 - 1000)) $((T5 + 60000))
 [ "$RRC" = 4 ] && printf '%s' "$ROUT" | grep -q '^incomplete: 0 difference(s)' &&
     it_log "ok: a range in the future is incomplete (exit 4)" || it_fail "incomplete: $RRC $ROUT"
 
+# A record in the last committed second: the page looks full (its last
+# record's second + 1 is nextRecordsFrom) and the next page is refused as
+# not available yet. Coverage ends there; that is no failure.
+while [ $(($(now_ms) % 1000)) -gt 300 ]; do sleep 0.05; done
+it_query 150380-903V
+while [ $(($(now_ms) % 1000)) -gt 100 ]; do sleep 0.02; done
+T6=$(now_ms)
+reconcile $((T6 - 3000)) $((T6 + 60000))
+[ "$RRC" = 4 ] && ! grep -q 'SOAP fault' "$IT_DIR/rec.err" &&
+    it_log "ok: the last committed second ends the coverage" ||
+    it_fail "last second: $RRC $ROUT $(cat "$IT_DIR/rec.err")"
+
 # ---- usage -----------------------------------------------------------------------------------
 "$VAYLA" audit reconcile -c "$ENV/vayla.conf" --from 2026-01-01 >/dev/null 2>&1
 [ $? = 1 ] && it_log "ok: --to is required" || it_fail "--to missing"
