@@ -648,14 +648,15 @@ static const struct au_rec *find_au(const struct recon *r, const char *id)
 {
     struct au_rec key = {(char *)(uintptr_t)id, NULL, NULL, NULL, 0};
 
-    return bsearch(&key, r->au, r->nau, sizeof(*r->au), au_cmp);
+    return r->nau ? bsearch(&key, r->au, r->nau, sizeof(*r->au), au_cmp) : NULL;
 }
 
 static bool own(const struct recon *r, const char *id)
 {
     char *key = (char *)(uintptr_t)id;
 
-    return bsearch(&key, r->own, r->nown, sizeof(*r->own), str_cmp) != NULL;
+    return r->nown &&
+           bsearch(&key, r->own, r->nown, sizeof(*r->own), str_cmp) != NULL;
 }
 
 static bool add_diff(struct recon *r, const char *kind, const struct op_rec *op,
@@ -709,9 +710,13 @@ static bool expected_there(const struct recon *r, const struct au_rec *a)
 
 static bool compare(struct recon *r, int64_t compared_to_ms)
 {
-    qsort(r->op, r->nop, sizeof(*r->op), op_cmp);
-    qsort(r->au, r->nau, sizeof(*r->au), au_cmp);
-    qsort(r->own, r->nown, sizeof(*r->own), str_cmp);
+    /* qsort() and bsearch() want an array even for no elements. */
+    if (r->nop)
+        qsort(r->op, r->nop, sizeof(*r->op), op_cmp);
+    if (r->nau)
+        qsort(r->au, r->nau, sizeof(*r->au), au_cmp);
+    if (r->nown)
+        qsort(r->own, r->nown, sizeof(*r->own), str_cmp);
     for (size_t i = 0; i < r->nop; i++) {
         const struct op_rec *o = &r->op[i];
         const struct au_rec *a;

@@ -126,7 +126,7 @@ n=$(diff_ids not_at_security_server | wc -w)
 # metaservice included: it reached the security server), and none of the
 # operational data queries (a security server need not record those).
 [ "$RRC" = 2 ] && [ "$n" = 14 ] && it_log "ok: the lost records: 14 not_at_security_server" ||
-    it_fail "not_at_security_server: exit $RRC, $n: $ROUT"
+    it_fail "not_at_security_server: exit $RRC, $n: $ROUT $(cat "$IT_DIR/rec.err")"
 
 # ---- not yet covered -----------------------------------------------------------------------
 T5=$(now_ms)
