@@ -45,4 +45,10 @@ int cli_serve(int argc, char **argv);
 /* cli_dev.c */
 int cli_dev(int argc, char **argv);
 
+/* cli_meta.c */
+int cli_meta(int argc, char **argv);
+
+/* cli_reconcile.c: `vayla audit reconcile` (argv[0] is "reconcile") */
+int cli_audit_reconcile(int argc, char **argv);
+
 #endif

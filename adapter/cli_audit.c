@@ -79,6 +79,8 @@ static void usage(FILE *out)
             "[--to T]\n"
             "       vayla audit prune  [-c FILE | --db PATH] "
             "[--retention-days N] [--force]\n"
+            "       vayla audit reconcile -c FILE --from T --to T [--json] "
+            "(see --help)\n"
             "\n"
             "verify  checks the hash chain; exit 0 intact, 2 broken (names "
             "the first\n"
@@ -98,6 +100,9 @@ static void usage(FILE *out)
             "        standard input (keeps it out of shell history).\n"
             "export  every stored record (intent, outcome, prune) as JSON "
             "lines.\n"
+            "reconcile compares the store with the security server's "
+            "operational\n"
+            "        monitoring records (exit 0 agree, 2 differences).\n"
             "prune   deletes records older than the retention period "
             "([audit]\n"
             "        retention_days, default 1826) and anchors the rest; "
@@ -868,6 +873,8 @@ int cli_audit(int argc, char **argv)
         return cmd_search(argc - 1, argv + 1, true);
     if (!strcmp(sub, "prune"))
         return cmd_prune(argc - 1, argv + 1);
+    if (!strcmp(sub, "reconcile"))
+        return cli_audit_reconcile(argc - 1, argv + 1);
     fprintf(stderr, "vayla: audit: unknown subcommand '%s'\n", sub);
     usage(stderr);
     return ADP_EXIT_USAGE;

@@ -26,6 +26,9 @@
 #define DEV_CLIENT            "SUBSYSTEM:FI-TEST/MUN/0101263-6/vayla-demo"
 #define DEV_SERVICE           "FI-TEST/GOV/0245437-2/VTJkysely/HenkilonTunnusKysely/v1"
 #define DEV_VTJ_USER          "vayla-demo"
+#define DEV_ECHO              "FI-TEST/GOV/0245437-2/vayla-echo/echo/v1"
+#define DEV_ECHO_ADMIN        "FI-TEST/GOV/0245437-2/vayla-echo/echoAdmin/v1"
+#define DEV_SECURITY_SERVER   "SERVER:FI-TEST/MUN/0101263-6/vayla-sim"
 #define DEV_PATH_MAX          4096
 
 static void dev_usage(FILE *out)
@@ -220,7 +223,7 @@ out:
 static int write_configs(const char *dir, long base, const char *client_fp,
                          const char *caller_fp, const char *token_hash)
 {
-    char text[8192];
+    char text[12288];
     int n;
 
     n = snprintf(
@@ -285,7 +288,14 @@ static int write_configs(const char *dir, long base, const char *client_fp,
         "token_sha256 = %s\n"
         "cert_sha256 = %s\n"
         "unix_uid = %u\n"
-        "allow = vtj_person\n",
+        "allow = vtj_person\n"
+        "; The simulator's echo service for the generic SOAP path, once the\n"
+        "; daemon's configuration has the per-caller service list:\n"
+        "; services = " DEV_ECHO "\n"
+        "\n"
+        "; `vayla audit reconcile` asks the owner of this security server\n"
+        "; for its operational data: give it with --security-server\n"
+        "; " DEV_SECURITY_SERVER "\n",
         base, base + 3, base + 3, (unsigned)geteuid(), token_hash, caller_fp,
         (unsigned)geteuid());
     if (n < 0 || (size_t)n >= sizeof(text) ||
@@ -307,6 +317,10 @@ static int write_configs(const char *dir, long base, const char *client_fp,
         "message_log = messagelog\n"
         "fault = none\n"
         "; dataset = persons.json   ; default: the built-in test persons\n"
+        "; The security server and its owner (operational monitoring);\n"
+        "; records are served at once (X-Road holds back the last 60 s).\n"
+        "security_server = " DEV_SECURITY_SERVER "\n"
+        "opmon_offset_seconds = 0\n"
         "\n"
         "[client.demo]\n"
         "id = " DEV_CLIENT "\n"
@@ -317,6 +331,39 @@ static int write_configs(const char *dir, long base, const char *client_fp,
         "type = vtj\n"
         "id = SERVICE:" DEV_SERVICE "\n"
         "allow = " DEV_CLIENT "\n"
+        "\n"
+        "; A second, non-VTJ service: echoes its input and attachments\n"
+        "; (docs/simulator.md); echoAdmin is listed but not allowed.\n"
+        "[service.echo]\n"
+        "type = echo\n"
+        "id = SERVICE:" DEV_ECHO "\n"
+        "allow = " DEV_CLIENT "\n"
+        "\n"
+        "[service.echo-admin]\n"
+        "type = echo\n"
+        "id = SERVICE:" DEV_ECHO_ADMIN "\n"
+        "\n"
+        "; Global configuration for listClients.\n"
+        "[member.dvv]\n"
+        "id = MEMBER:FI-TEST/GOV/0245437-2\n"
+        "name = Digi- ja v\xc3\xa4"
+        "est\xc3\xb6tietovirasto\n"
+        "\n"
+        "[member.vtj]\n"
+        "id = SUBSYSTEM:FI-TEST/GOV/0245437-2/VTJkysely\n"
+        "subsystem_name = VTJkysely\n"
+        "\n"
+        "[member.echo]\n"
+        "id = SUBSYSTEM:FI-TEST/GOV/0245437-2/vayla-echo\n"
+        "subsystem_name = Echo service (vayla-sim)\n"
+        "\n"
+        "[member.org]\n"
+        "id = MEMBER:FI-TEST/MUN/0101263-6\n"
+        "name = Demo municipality\n"
+        "\n"
+        "[member.demo]\n"
+        "id = " DEV_CLIENT "\n"
+        "subsystem_name = vayla demo\n"
         "\n"
         "[vtj]\n"
         "username = " DEV_VTJ_USER "\n"
@@ -372,11 +419,13 @@ static int dev_init(const char *dir, long base, bool force)
            "              (https %ld, http %ld, control 127.0.0.1:%ld)\n"
            "  adapter:    vayla query person 150380-903V --user-id demo-user "
            "--issue demo -c %s/vayla.conf\n"
+           "  metadata:   vayla meta allowed-methods "
+           "FI-TEST/GOV/0245437-2/vayla-echo -c %s/vayla.conf\n"
            "  daemon:     vayla serve -c %s/vayla.conf\n"
            "              (https://127.0.0.1:%ld/, %s/vayla.sock)\n"
            "  client certificate SHA-256: %s\n"
            "API token for caller 'demo' (also in %s/token):\n%s\n",
-           dir, dir, base, base + 1, base + 2, dir, dir, base + 3, dir,
+           dir, dir, base, base + 1, base + 2, dir, dir, dir, base + 3, dir,
            client_fp, dir, token);
     rc = ADP_EXIT_OK;
 out:

@@ -26,6 +26,8 @@ static const struct command commands[] = {
     {"audit", cli_audit, "verify, search, export and prune the audit store"},
     {"serve", cli_serve, "run the HTTP/JSON API daemon"},
     {"dev", cli_dev, "write a local test environment (vayla dev init DIR)"},
+    {"meta", cli_meta,
+     "X-Road's metaservices: list clients, methods, allowed methods, WSDL"},
 };
 
 static void usage(FILE *out)

@@ -42,9 +42,8 @@ void xr_header_init(struct xr_header *hdr)
                 sizeof(hdr->protocol_version));
 }
 
-/* Read an identifier element (client, service, securityServer). */
-static enum xr_status read_id(const xmlNode *el, const char *field,
-                              struct xr_id *id, struct xr_error *err)
+enum xr_status xr__id_read(const xmlNode *el, const char *field, unsigned types,
+                           struct xr_id *id, struct xr_error *err)
 {
     static const char *parts[] = {
         "xRoadInstance", "memberClass",    "memberCode", "subsystemCode",
@@ -75,10 +74,7 @@ static enum xr_status read_id(const xmlNode *el, const char *field,
                             "%s: unknown objectType", field);
     }
     xmlFree(ot);
-    if ((!strcmp(field, "client") && id->type != XR_ID_MEMBER &&
-         id->type != XR_ID_SUBSYSTEM) ||
-        (!strcmp(field, "service") && id->type != XR_ID_SERVICE) ||
-        (!strcmp(field, "securityServer") && id->type != XR_ID_SERVER))
+    if (!(types & (1u << id->type)))
         return xr_error_set(err, XR_EPROTO, "invalid_xml", field,
                             "%s: unexpected objectType %s", field,
                             xr_id_type_name(id->type));
@@ -109,6 +105,22 @@ static enum xr_status read_id(const xmlNode *el, const char *field,
         return xr_error_set(err, XR_EPROTO, "invalid_xml", field,
                             "%s: SERVICE identifier lacks serviceCode", field);
     return XR_OK;
+}
+
+/* Read an identifier element of the header (client, service,
+ * securityServer): the object types each may have. */
+static enum xr_status read_id(const xmlNode *el, const char *field,
+                              struct xr_id *id, struct xr_error *err)
+{
+    unsigned types = 0;
+
+    if (!strcmp(field, "client"))
+        types = (1u << XR_ID_MEMBER) | (1u << XR_ID_SUBSYSTEM);
+    else if (!strcmp(field, "service"))
+        types = 1u << XR_ID_SERVICE;
+    else if (!strcmp(field, "securityServer"))
+        types = 1u << XR_ID_SERVER;
+    return xr__id_read(el, field, types, id, err);
 }
 
 static enum xr_status read_repr(const xmlNode *el, struct xr_header *hdr,

@@ -247,4 +247,93 @@ XR_HIDDEN enum xr_status xr__header_write(xmlNodePtr header,
                                           const struct xr_header *hdr,
                                           struct xr_error *err);
 
+/*
+ * Read an identifier element (objectType attribute in the identifiers
+ * namespace, parts as children in that namespace) into *id (header.c).
+ * `types` is a mask of (1u << enum xr_id_type) values the element may
+ * have; `field` names it in errors (reasons "invalid_xml",
+ * "duplicate_header_field", "too_large"). The parts are not checked
+ * against the strict character set.
+ */
+XR_HIDDEN enum xr_status xr__id_read(const xmlNode *el, const char *field,
+                                     unsigned types, struct xr_id *id,
+                                     struct xr_error *err);
+
+/* Length of the strict UTF-8 sequence at p (no overlong forms, no
+ * surrogates, at most U+10FFFF; bounded by end), 0 when invalid. */
+XR_HIDDEN size_t xr__utf8_seq(const uint8_t *p, const uint8_t *end);
+
+/*
+ * True when s[0..len) is valid UTF-8 without control characters (C0,
+ * DEL, C1); TAB, LF and CR are allowed when `newlines` is true.
+ */
+XR_HIDDEN bool xr__text_clean(const char *s, size_t len, bool newlines);
+
+/*
+ * String arena (arena.c): copies of strings in large blocks that never
+ * move; everything is freed at once. A zeroed struct is an empty arena.
+ */
+struct xr__arena_block;
+struct xr__arena {
+    struct xr__arena_block *head;
+};
+/* A NUL-terminated copy of s[0..len), or NULL when out of memory. */
+XR_HIDDEN const char *xr__arena_dup(struct xr__arena *a, const char *s,
+                                    size_t len);
+XR_HIDDEN void xr__arena_free(struct xr__arena *a);
+
+/*
+ * JSON pull reader (json.c): no tree is built; the caller walks the
+ * document with these calls. Strings are decoded (escapes, surrogate
+ * pairs) into `scratch` and checked as strict UTF-8; "\u0000" is
+ * refused. Nesting deeper than max_depth is refused. Every error uses
+ * `reason` (static) as err->reason and names the byte offset.
+ */
+struct xr__json {
+    const uint8_t *start, *p, *end;
+    char *scratch; /* decoded strings; NUL-terminated */
+    size_t scratch_size;
+    unsigned depth, max_depth;
+    const char *reason;
+    bool clip, clipped; /* decoding a key: truncate instead of failing */
+};
+enum xr__json_lit { XR__JSON_TRUE, XR__JSON_FALSE, XR__JSON_NULL };
+
+XR_HIDDEN void xr__json_init(struct xr__json *j, const uint8_t *buf, size_t len,
+                             char *scratch, size_t scratch_size,
+                             unsigned max_depth, const char *reason);
+/* The next non-whitespace byte, or -1 at the end (nothing consumed). */
+XR_HIDDEN int xr__json_peek(struct xr__json *j);
+/* Consume c ('{' and '[' open a level, checked against max_depth). */
+XR_HIDDEN enum xr_status xr__json_expect(struct xr__json *j, char c,
+                                         struct xr_error *err);
+/*
+ * Inside an object or array: *more true when another member follows
+ * (the separating comma consumed), false when `close` ended it. *first
+ * must start true for each container.
+ */
+XR_HIDDEN enum xr_status xr__json_more(struct xr__json *j, char close,
+                                       bool *first, bool *more,
+                                       struct xr_error *err);
+/* An object key and its ':' into key (size bytes); "" when longer. */
+XR_HIDDEN enum xr_status xr__json_key(struct xr__json *j, char *key,
+                                      size_t size, struct xr_error *err);
+/* A string value: *out points into the scratch buffer until the next
+ * string is read; *len (may be NULL) is its length in bytes. */
+XR_HIDDEN enum xr_status xr__json_string(struct xr__json *j, const char **out,
+                                         size_t *len, struct xr_error *err);
+/* An integer (no fraction or exponent) within int64_t. */
+XR_HIDDEN enum xr_status xr__json_int(struct xr__json *j, int64_t *out,
+                                      struct xr_error *err);
+XR_HIDDEN enum xr_status xr__json_literal(struct xr__json *j,
+                                          enum xr__json_lit *out,
+                                          struct xr_error *err);
+/* Any value, checked and skipped. */
+XR_HIDDEN enum xr_status xr__json_skip(struct xr__json *j,
+                                       struct xr_error *err);
+/* Only white space may follow the document. */
+XR_HIDDEN enum xr_status xr__json_end(struct xr__json *j, struct xr_error *err);
+XR_HIDDEN enum xr_status xr__json_fail(struct xr__json *j, const char *what,
+                                       struct xr_error *err);
+
 #endif

@@ -99,3 +99,55 @@ void xr__tw_text(struct xr__tw *w, const char *s)
     }
     xr__tw_put(w, run, (size_t)(s - run));
 }
+
+/* Length of a strict UTF-8 sequence at p (no overlongs, no surrogates,
+ * at most U+10FFFF), 0 when invalid. */
+size_t xr__utf8_seq(const uint8_t *p, const uint8_t *end)
+{
+    size_t n = (size_t)(end - p);
+    uint8_t c = p[0];
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+    if (c >= 0xe0 && c <= 0xef) {
+        if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+            return 0;
+        if (c == 0xe0 && p[1] < 0xa0)
+            return 0; /* overlong */
+        if (c == 0xed && p[1] >= 0xa0)
+            return 0; /* UTF-16 surrogate */
+        return 3;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
+            (p[3] & 0xc0) != 0x80)
+            return 0;
+        if (c == 0xf0 && p[1] < 0x90)
+            return 0; /* overlong */
+        if (c == 0xf4 && p[1] >= 0x90)
+            return 0; /* above U+10FFFF */
+        return 4;
+    }
+    return 0;
+}
+
+bool xr__text_clean(const char *s, size_t len, bool newlines)
+{
+    const uint8_t *p = (const uint8_t *)s, *end = p + len;
+
+    while (p < end) {
+        size_t n = xr__utf8_seq(p, end);
+        if (n == 0)
+            return false;
+        if (n == 1 && (*p < 0x20 || *p == 0x7f) &&
+            !(newlines && (*p == '\t' || *p == '\n' || *p == '\r')))
+            return false;
+        /* C1 controls U+0080..U+009F are C2 80..C2 9F. */
+        if (n == 2 && p[0] == 0xc2 && p[1] <= 0x9f)
+            return false;
+        p += n;
+    }
+    return true;
+}

@@ -16,6 +16,7 @@
 #include "xroad/fault.h"
 #include "xroad/mime.h"
 #include "xroad/response.h"
+#include "xroad/meta.h"
 
 #ifdef __cplusplus
 extern "C" {

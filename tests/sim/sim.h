@@ -12,6 +12,12 @@
  *   sim_fault.c   fault-injection names: parse and format
  *   sim_soap.c    X-Road request checks, fault codes, response envelopes
  *   sim_vtj.c     the VTJ service and its dataset of test persons
+ *   sim_echo.c    the echo service (a second, non-VTJ service)
+ *   sim_meta.c    X-Road's metaservices: listClients, listMethods,
+ *                 allowedMethods, getWsdl
+ *   sim_opmon.c   operational monitoring: a record of every exchange and
+ *                 getSecurityServerOperationalData
+ *   sim_mime.c    multipart/related answers (SwA, MTOM)
  *   sim_msglog.c  message log (request and response bytes by message id)
  *   sim_util.c    small shared helpers (strlcpy, number parsing, log)
  *   sim_main.c    options, listeners, request dispatch, control endpoint
@@ -40,7 +46,9 @@
 #define SIM_MAX_CLIENTS  16
 #define SIM_MAX_CERTS    8 /* IS certificates per client subsystem */
 #define SIM_MAX_SERVICES 16
-#define SIM_MAX_ALLOW    16 /* access-right entries per service */
+#define SIM_MAX_ALLOW    16  /* access-right entries per service */
+#define SIM_MAX_MEMBERS  32  /* [member.NAME] sections */
+#define SIM_TEXT_MAX     256 /* member and subsystem names */
 #define SIM_NAME_MAX     64
 #define SIM_SECRET_MAX   256
 
@@ -59,8 +67,8 @@ struct sim_client {
     uint8_t certs[SIM_MAX_CERTS][32]; /* SHA-256 of the DER certificate */
 };
 
-/* Services the simulator provides. Only "vtj" exists today. */
-enum sim_service_kind { SIM_SERVICE_VTJ };
+/* Services the simulator provides. */
+enum sim_service_kind { SIM_SERVICE_VTJ, SIM_SERVICE_ECHO };
 
 struct sim_service {
     char name[SIM_NAME_MAX]; /* section suffix: [service.NAME] */
@@ -68,6 +76,16 @@ struct sim_service {
     struct xr_id id;
     size_t nallow;
     struct xr_id allow[SIM_MAX_ALLOW]; /* clients with an access right */
+    char wsdl_file[SIM_PATH_MAX];      /* "" = a generated WSDL */
+};
+
+/* A member or subsystem of the instance, for listClients (global
+ * configuration): [member.NAME]. */
+struct sim_member {
+    char name[SIM_NAME_MAX]; /* section suffix */
+    struct xr_id id;         /* MEMBER or SUBSYSTEM */
+    char display_name[SIM_TEXT_MAX];
+    char subsystem_name[SIM_TEXT_MAX];
 };
 
 struct sim_conf {
@@ -87,6 +105,15 @@ struct sim_conf {
     struct sim_client clients[SIM_MAX_CLIENTS];
     size_t nservices;
     struct sim_service services[SIM_MAX_SERVICES];
+    size_t nmembers;
+    struct sim_member members[SIM_MAX_MEMBERS];
+    /* The security server itself: its owner serves operational data. */
+    bool has_security_server;
+    struct xr_id security_server; /* SERVER */
+    long opmon_offset_s;          /* records younger than this are not
+                                     served yet (X-Road: 60) */
+    size_t opmon_max_records;     /* per answer (X-Road: 10000) */
+    size_t opmon_keep;            /* records kept, oldest dropped */
     char vtj_username[SIM_NAME_MAX];
     char vtj_password[SIM_SECRET_MAX]; /* secret: never logged */
 };
@@ -191,6 +218,7 @@ struct sim_http_req {
     bool tls;
     X509 *peer_cert; /* get0: client certificate, NULL when none */
     char peer_addr[64];
+    int64_t recv_ms; /* Unix ms when the whole request was read */
 };
 
 struct sim_http_conn;
@@ -491,6 +519,155 @@ extern const unsigned char sim_persons_json[];
 extern const size_t sim_persons_json_len;
 
 /* ------------------------------------------------------------------ */
+/* Multipart answers (sim_mime.c)                                      */
+
+/* One attachment. Pointers are borrowed. */
+struct sim_part {
+    const char *content_type;
+    const char *content_id; /* without <>; "" or NULL for none */
+    const uint8_t *data;
+    size_t len;
+};
+
+/*
+ * A multipart/related body: the SOAP part (text/xml, or for MTOM
+ * application/xop+xml) and the attachments, each with Content-ID and
+ * binary transfer encoding, under a boundary that occurs in none of them.
+ * ctype receives the HTTP Content-Type (at least 256 bytes).
+ * Ownership: *out new (free()). Thread-safety: reentrant.
+ */
+int sim_mime_build(const uint8_t *soap, size_t soap_len, bool mtom,
+                   const struct sim_part *parts, size_t n, uint8_t **out,
+                   size_t *out_len, char *ctype, size_t ctype_size);
+
+/* ------------------------------------------------------------------ */
+/* Services and metaservices: what a handler answers                   */
+
+/*
+ * A handler appends its answer to the response Body, or asks for a SOAP
+ * fault instead. Attachments it adds (at most SIM_MAX_PARTS) are sent as
+ * a multipart answer; their bytes are owned by the answer (free()).
+ */
+#define SIM_MAX_PARTS 32
+
+struct sim_answer {
+    bool fault;          /* answer with a fault instead of the Body */
+    bool fault_verbatim; /* code as given (a service's own fault) */
+    char fault_code[160];
+    char fault_text[512];
+    char outcome[128]; /* for the message log */
+    bool mtom;         /* the SOAP part as application/xop+xml */
+    size_t nparts;
+    struct sim_part parts[SIM_MAX_PARTS];
+    char part_ctype[SIM_MAX_PARTS][256];
+    char part_cid[SIM_MAX_PARTS][256];
+    uint8_t *part_data[SIM_MAX_PARTS]; /* owned */
+};
+
+/* Add an attachment (copied). Returns 0, or -1 when full or out of
+ * memory. */
+int sim_answer_part(struct sim_answer *a, const char *ctype, const char *cid,
+                    const uint8_t *data, size_t len);
+/* Free the attachments. */
+void sim_answer_cleanup(struct sim_answer *a);
+/* Ask for a fault (code in 7.x CamelCase unless verbatim). */
+void sim_answer_fault(struct sim_answer *a, bool verbatim, const char *code,
+                      const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ------------------------------------------------------------------ */
+/* The echo service (sim_echo.c)                                       */
+
+/*
+ * Answer one echo request: `wrapper` is the request's Body child; a
+ * <wrapper-name>Response element in the wrapper's namespace with copies
+ * of the wrapper's attributes and children is appended to `body`, and
+ * every attachment of the request (content_type, body, len: the HTTP
+ * request) is sent back with its Content-Type and Content-ID, MTOM when
+ * the request was MTOM. A child element `fault` asks for a SOAP fault:
+ * its text is the faultcode (verbatim), its `string` attribute the
+ * faultstring. Returns 0, or -1 on allocation failure.
+ */
+int sim_echo_answer(xmlNodePtr wrapper, const char *content_type,
+                    const uint8_t *req, size_t req_len, xmlNodePtr body,
+                    struct sim_answer *a);
+
+/* ------------------------------------------------------------------ */
+/* Metaservices (sim_meta.c)                                           */
+
+/*
+ * listClients: the instance's members and subsystems from sim.conf
+ * ([member.*], every [client.*], every service provider and their
+ * members), XML clientList or snake_case JSON, optionally of one
+ * instance. Ownership: *out new (free()).
+ */
+int sim_meta_list_clients(const struct sim_conf *conf, const char *instance,
+                          bool json, char **out, size_t *len);
+
+/*
+ * listMethods / allowedMethods / getWsdl to the provider of hdr->service,
+ * for hdr->client: the answer appended to body (getWsdl: the WSDL as an
+ * attachment, its soap:address locations replaced as X-Road does), or a
+ * fault in *a. Returns 0, or -1 on allocation failure.
+ */
+int sim_meta_answer(const struct sim_conf *conf, enum xr_meta_kind kind,
+                    const struct xr_header *hdr, xmlNodePtr wrapper,
+                    xmlNodePtr body, struct sim_answer *a);
+
+/*
+ * The WSDL text with every soap:address / soap12:address location
+ * replaced by XR_META_WSDL_LOCATION. Ownership: *out new (free()).
+ */
+int sim_meta_wsdl_rewrite(const uint8_t *wsdl, size_t len, uint8_t **out,
+                          size_t *out_len);
+
+/* ------------------------------------------------------------------ */
+/* Operational monitoring (sim_opmon.c)                                */
+
+struct sim_opmon;
+
+/* What the security server records about one exchange. */
+struct sim_opmon_exchange {
+    const struct xr_header *hdr; /* the parsed request header */
+    int64_t request_in_ms;
+    size_t request_size; /* the SOAP part */
+    size_t request_mime_size;
+    unsigned request_attachments;
+    size_t response_size;
+    size_t response_mime_size;
+    unsigned response_attachments;
+    bool succeeded;
+    const char *fault_code; /* NULL unless a fault */
+    const char *fault_string;
+    const char *internal_ip;
+    const char *xroad_version;
+};
+
+/* Ownership: *out new (sim_opmon_free, accepts NULL). keep >= 1. */
+int sim_opmon_new(size_t keep, struct sim_opmon **out);
+void sim_opmon_free(struct sim_opmon *m);
+
+/* Record one exchange now (copied). Allocation failures drop it with a
+ * log line. */
+void sim_opmon_add(struct sim_opmon *m, const struct sim_opmon_exchange *x);
+
+/* Records kept. */
+size_t sim_opmon_count(const struct sim_opmon *m);
+
+/*
+ * getSecurityServerOperationalData for hdr->client: the answer appended
+ * to body with the gzip'd JSON records as an attachment, or a fault in
+ * *a (invalid request, as X-Road refuses it). The owner (a MEMBER client
+ * equal to the owner of conf's security server, naming that server in
+ * the securityServer header) reads every record, anyone else the
+ * records of exchanges it took part in as client or as provider.
+ * Returns 0, or -1 on allocation failure.
+ */
+int sim_opmon_answer(const struct sim_opmon *m, const struct sim_conf *conf,
+                     const struct xr_header *hdr, xmlNodePtr wrapper,
+                     xmlNodePtr body, struct sim_answer *a);
+
+/* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
 
 /* libxml2 wants unsigned char strings; one helper instead of casts. */
@@ -512,6 +689,9 @@ size_t sim_strlcpy(char *dst, const char *src, size_t size);
  * Thread-safety: reentrant.
  */
 int sim_parse_long(const char *s, long min, long max, long *out);
+
+/* Unix time in milliseconds (CLOCK_REALTIME). Thread-safety: reentrant. */
+int64_t sim_now_ms(void);
 
 /*
  * Log a line to stderr with a UTC timestamp. Never give it a secret or a

@@ -120,6 +120,23 @@ static int sim_section(struct parse_ctx *ctx, const char *key,
         if (sim_parse_long(value, 1024, 256L * 1024 * 1024, &v) != 0)
             return fail(ctx, "sim", key, "must be 1024..268435456");
         conf->max_body_bytes = (size_t)v;
+    } else if (!strcmp(key, "security_server")) {
+        struct xr_error err;
+        if (xr_id_parse_server(value, &conf->security_server, &err) != XR_OK)
+            return fail(ctx, "sim", key, err.msg);
+        conf->has_security_server = true;
+    } else if (!strcmp(key, "opmon_offset_seconds")) {
+        if (sim_parse_long(value, 0, 86400, &v) != 0)
+            return fail(ctx, "sim", key, "must be 0..86400");
+        conf->opmon_offset_s = v;
+    } else if (!strcmp(key, "opmon_max_records")) {
+        if (sim_parse_long(value, 1, 1000000, &v) != 0)
+            return fail(ctx, "sim", key, "must be 1..1000000");
+        conf->opmon_max_records = (size_t)v;
+    } else if (!strcmp(key, "opmon_keep")) {
+        if (sim_parse_long(value, 1, 1000000, &v) != 0)
+            return fail(ctx, "sim", key, "must be 1..1000000");
+        conf->opmon_keep = (size_t)v;
     } else {
         return fail(ctx, "sim", key, "unknown key");
     }
@@ -200,15 +217,56 @@ static int service_section(struct parse_ctx *ctx, const char *section,
         if (xr_id_parse_service(value, &s->id, &err) != XR_OK)
             return fail(ctx, section, key, err.msg);
     } else if (!strcmp(key, "type")) {
-        if (strcmp(value, "vtj") != 0)
-            return fail(ctx, section, key, "only 'vtj' exists");
-        s->kind = SIM_SERVICE_VTJ;
+        if (!strcmp(value, "vtj"))
+            s->kind = SIM_SERVICE_VTJ;
+        else if (!strcmp(value, "echo"))
+            s->kind = SIM_SERVICE_ECHO;
+        else
+            return fail(ctx, section, key, "must be vtj or echo");
+    } else if (!strcmp(key, "wsdl")) {
+        if (set_path(ctx->conf, s->wsdl_file, value) != 0)
+            return fail(ctx, section, key, "path too long");
     } else if (!strcmp(key, "allow")) {
         if (s->nallow >= SIM_MAX_ALLOW)
             return fail(ctx, section, key, "too many access rights");
         if (xr_id_parse_client(value, &s->allow[s->nallow], &err) != XR_OK)
             return fail(ctx, section, key, err.msg);
         s->nallow++;
+    } else {
+        return fail(ctx, section, key, "unknown key");
+    }
+    return 1;
+}
+
+static struct sim_member *member_for(struct sim_conf *conf, const char *name)
+{
+    for (size_t i = 0; i < conf->nmembers; i++)
+        if (!strcmp(conf->members[i].name, name))
+            return &conf->members[i];
+    if (conf->nmembers >= SIM_MAX_MEMBERS || strlen(name) >= SIM_NAME_MAX)
+        return NULL;
+    struct sim_member *m = &conf->members[conf->nmembers++];
+    memset(m, 0, sizeof(*m));
+    sim_strlcpy(m->name, name, sizeof(m->name));
+    return m;
+}
+
+static int member_section(struct parse_ctx *ctx, const char *section,
+                          const char *key, const char *value)
+{
+    struct sim_member *m = member_for(ctx->conf, section + 7);
+    struct xr_error err;
+
+    if (!m)
+        return fail(ctx, section, key, "too many members or name too long");
+    if (!strcmp(key, "id")) {
+        if (xr_id_parse_client(value, &m->id, &err) != XR_OK)
+            return fail(ctx, section, key, err.msg);
+    } else if (!strcmp(key, "name") || !strcmp(key, "subsystem_name")) {
+        char *dst = key[0] == 'n' ? m->display_name : m->subsystem_name;
+        if (strlen(value) >= SIM_TEXT_MAX)
+            return fail(ctx, section, key, "too long");
+        sim_strlcpy(dst, value, SIM_TEXT_MAX);
     } else {
         return fail(ctx, section, key, "unknown key");
     }
@@ -252,6 +310,8 @@ static int handler(void *user, const char *section, const char *key,
         return client_section(ctx, section, key, value);
     if (!strncmp(section, "service.", 8) && section[8])
         return service_section(ctx, section, key, value);
+    if (!strncmp(section, "member.", 7) && section[7])
+        return member_section(ctx, section, key, value);
     if (!strcmp(section, "vtj"))
         return vtj_section(ctx, key, value);
     return fail(ctx, section, key, "unknown section");
@@ -267,6 +327,9 @@ void sim_conf_init(struct sim_conf *conf)
     conf->style = SIM_STYLE_CAMEL;
     conf->max_body_bytes = 4u * 1024u * 1024u;
     sim_strlcpy(conf->fault, "none", sizeof(conf->fault));
+    conf->opmon_offset_s = 60;       /* X-Road's default */
+    conf->opmon_max_records = 10000; /* X-Road's default */
+    conf->opmon_keep = 100000;
 }
 
 int sim_conf_load(struct sim_conf *conf, const char *path, char *errbuf,
@@ -307,6 +370,12 @@ int sim_conf_load(struct sim_conf *conf, const char *path, char *errbuf,
         if (conf->clients[i].id.instance[0] == '\0') {
             snprintf(errbuf, errsize, "%s: [client.%s]: id is missing", path,
                      conf->clients[i].name);
+            return -1;
+        }
+    for (size_t i = 0; i < conf->nmembers; i++)
+        if (conf->members[i].id.instance[0] == '\0') {
+            snprintf(errbuf, errsize, "%s: [member.%s]: id is missing", path,
+                     conf->members[i].name);
             return -1;
         }
     for (size_t i = 0; i < conf->nservices; i++)

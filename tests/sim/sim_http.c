@@ -300,6 +300,7 @@ static void dispatch(struct sim_http_conn *conn)
         conn->req.peer_cert = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
     }
     conn->state = ST_HANDLING;
+    conn->req.recv_ms = sim_now_ms();
     bufferevent_disable(conn->bev, EV_READ);
     conn->srv->opts.handler(conn, &conn->req, conn->srv->opts.handler_arg);
     /* conn may be gone now (drop): do not touch it. */

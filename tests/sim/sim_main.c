@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +38,18 @@ struct sim {
     struct sim_fault fault; /* current fault injection */
     struct sim_msglog *log;
     struct sim_vtj *vtj;
+    struct sim_opmon *opmon;
+    /*
+     * The request being answered (one at a time: the handler answers
+     * before it returns): what operational monitoring records about it.
+     * hdr is NULL until the request's header has been read; requests
+     * without one leave no record.
+     */
+    struct {
+        const struct xr_header *hdr;
+        size_t soap_len;
+        unsigned attachments;
+    } cur;
 };
 
 /* ---- replies ---- */
@@ -54,18 +67,77 @@ static const char *log_id(const char *id, char *buf, size_t size)
     return buf;
 }
 
-/* Log the exchange, then send. */
+/* What the security server says happened (operational monitoring). */
+struct result {
+    bool succeeded;
+    const char *fault_code; /* NULL unless a fault */
+    const char *fault_string;
+    size_t soap_len; /* the answer's SOAP part (0: the whole body) */
+    unsigned attachments;
+};
+
+/* Record the current exchange, if its header was read. */
+static void record(struct sim *sim, const struct sim_http_req *req,
+                   const struct result *r, size_t body_len)
+{
+    struct sim_opmon_exchange x;
+
+    if (!sim->cur.hdr)
+        return;
+    memset(&x, 0, sizeof(x));
+    x.hdr = sim->cur.hdr;
+    x.request_in_ms = req->recv_ms;
+    x.request_size = sim->cur.soap_len;
+    x.request_mime_size = req->body_len;
+    x.request_attachments = sim->cur.attachments;
+    x.response_size = r->soap_len ? r->soap_len : body_len;
+    x.response_mime_size = body_len;
+    x.response_attachments = r->attachments;
+    x.succeeded = r->succeeded;
+    x.fault_code = r->fault_code;
+    x.fault_string = r->fault_string;
+    x.internal_ip = sim->conf.listen;
+    x.xroad_version = sim->conf.style == SIM_STYLE_SNAKE ? "7.8.0" : "7.7.0";
+    sim_opmon_add(sim->opmon, &x);
+}
+
+/* Log the exchange, record it, then send. */
 static void reply_logged(struct sim *sim, struct sim_http_conn *conn,
                          const struct sim_http_req *req, const char *id,
-                         int status, const uint8_t *body, size_t len,
-                         const struct sim_http_wire *wire, const char *outcome)
+                         int status, const char *ctype, const uint8_t *body,
+                         size_t len, const struct sim_http_wire *wire,
+                         const char *outcome, const struct result *r)
 {
     char idbuf[96];
 
     sim_msglog_add(sim->log, id, req->body, req->body_len, body, len, outcome);
+    if (r)
+        record(sim, req, r, len);
     sim_log("%s %s -> %d %s", req->peer_addr, log_id(id, idbuf, sizeof(idbuf)),
             status, outcome);
-    sim_http_reply(conn, status, "text/xml; charset=UTF-8", body, len, wire);
+    sim_http_reply(conn, status, ctype ? ctype : "text/xml; charset=UTF-8",
+                   body, len, wire);
+}
+
+/* A fault with `code` used as given (already in its final spelling). */
+static void reply_fault_exact(struct sim *sim, struct sim_http_conn *conn,
+                              const struct sim_http_req *req, const char *id,
+                              int status, const char *code, const char *text)
+{
+    struct result r = {false, code, text, 0, 0};
+    char outcome[200];
+    char *xml = NULL;
+    size_t len = 0;
+
+    snprintf(outcome, sizeof(outcome), "fault %.150s", code);
+    if (sim_soap_fault(code, text, &xml, &len) != 0) {
+        sim_log("cannot build fault %.150s", code);
+        sim_http_drop(conn);
+        return;
+    }
+    reply_logged(sim, conn, req, id, status, NULL, (const uint8_t *)xml, len,
+                 NULL, outcome, &r);
+    free(xml);
 }
 
 /* An X-Road fault as the security server sends it (HTTP 200). */
@@ -78,24 +150,14 @@ static void reply_fault(struct sim *sim, struct sim_http_conn *conn,
                         const struct sim_http_req *req, const char *id,
                         int status, const char *camel, const char *fmt, ...)
 {
-    char code[160], text[XR_TEXT_MAX], outcome[200];
-    char *xml = NULL;
-    size_t len = 0;
+    char code[160], text[XR_TEXT_MAX];
     va_list ap;
 
     sim_soap_code(sim->conf.style, camel, code, sizeof(code));
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    snprintf(outcome, sizeof(outcome), "fault %s", code);
-    if (sim_soap_fault(code, text, &xml, &len) != 0) {
-        sim_log("cannot build fault %s", code);
-        sim_http_drop(conn);
-        return;
-    }
-    reply_logged(sim, conn, req, id, status, (const uint8_t *)xml, len, NULL,
-                 outcome);
-    free(xml);
+    reply_fault_exact(sim, conn, req, id, status, code, text);
 }
 
 /*
@@ -129,8 +191,8 @@ static void reply_refusal(struct sim *sim, struct sim_http_conn *conn,
         sim_log("cannot build fault %.120s", code);
         sim_http_drop(conn);
     } else {
-        reply_logged(sim, conn, req, NULL, 200, (const uint8_t *)xml, len, NULL,
-                     outcome);
+        reply_logged(sim, conn, req, NULL, 200, NULL, (const uint8_t *)xml, len,
+                     NULL, outcome, NULL);
     }
     free(xml);
     free(r);
@@ -203,6 +265,19 @@ static bool allowed(const struct sim_service *s, const struct xr_id *client)
     return false;
 }
 
+/* A request to the owner's operational monitoring service. */
+static bool is_opmon(const struct sim *sim, const struct xr_id *service)
+{
+    const struct xr_id *ss = &sim->conf.security_server;
+
+    return sim->conf.has_security_server &&
+           xr_meta_kind_of(service->service_code) == XR_META_KIND_OPMON &&
+           !service->subsystem_code[0] && !service->service_version[0] &&
+           !strcmp(service->instance, ss->instance) &&
+           !strcmp(service->member_class, ss->member_class) &&
+           !strcmp(service->member_code, ss->member_code);
+}
+
 /* The last "</Body>" or "</prefix:Body>" tag in a serialised envelope. */
 static char *find_body_close(char *xml)
 {
@@ -223,25 +298,57 @@ static char *find_body_close(char *xml)
     return found;
 }
 
+/* Who answers a request that passed the checks. */
+enum handler { H_VTJ, H_ECHO, H_META, H_OPMON };
+
+/* Fill the Body (or ask for a fault) by the handler. -1: internal. */
+static int handle(struct sim *sim, enum handler h, const char *ctype,
+                  const struct sim_http_req *req, struct xr_request *xreq,
+                  xmlNodePtr body, struct sim_answer *a)
+{
+    const struct xr_header *hdr = xr_request_header(xreq);
+    xmlNodePtr wrapper = xr_request_body(xreq);
+
+    switch (h) {
+    case H_VTJ:
+        return sim_vtj_answer(sim->vtj, wrapper, body, a->outcome,
+                              sizeof(a->outcome));
+    case H_ECHO:
+        return sim_echo_answer(wrapper, ctype, req->body, req->body_len, body,
+                               a);
+    case H_META:
+        return sim_meta_answer(&sim->conf,
+                               xr_meta_kind_of(hdr->service.service_code), hdr,
+                               wrapper, body, a);
+    case H_OPMON:
+        return sim_opmon_answer(sim->opmon, &sim->conf, hdr, wrapper, body, a);
+    }
+    return -1;
+}
+
 /*
  * The normal answer, shaped by the echo/wire fault injections. Returns -1
  * when the response could not be built.
  */
 static int answer(struct sim *sim, struct sim_http_conn *conn,
-                  const struct sim_http_req *req, struct xr_request *xreq,
-                  const struct sim_service *svc, const struct sim_fault *f)
+                  const struct sim_http_req *req, const char *ctype,
+                  struct xr_request *xreq, enum handler h,
+                  const struct sim_fault *f)
 {
     const struct xr_header *hdr = xr_request_header(xreq);
     struct sim_echo echo = {.hash = SIM_HASH_OK};
     struct sim_http_wire wire = {0};
+    struct sim_answer *a = calloc(1, sizeof(*a));
+    struct result res = {true, NULL, NULL, 0, 0};
     xmlDocPtr doc = NULL;
     xmlNodePtr body = NULL;
-    uint8_t *bytes = NULL;
-    size_t len = 0;
-    char outcome[128] = "";
-    char note[320], idbuf[96];
+    uint8_t *bytes = NULL, *mime = NULL;
+    size_t len = 0, mime_len = 0;
+    char note[320], idbuf[96], mctype[256];
     int status = 200, rc = -1;
 
+    if (!a)
+        return -1;
     switch (f->kind) {
     case SIM_FAULT_BAD_REQUEST_HASH:
         echo.hash = SIM_HASH_WRONG;
@@ -287,20 +394,26 @@ static int answer(struct sim *sim, struct sim_http_conn *conn,
     case SIM_FAULT_HTTP500_GARBAGE:
         break;
     }
-    if (sim_soap_response_new(xreq, &echo, &doc, &body) != 0)
+    if (sim_soap_response_new(xreq, &echo, &doc, &body) != 0 ||
+        handle(sim, h, ctype, req, xreq, body, a) != 0)
         goto out;
-    switch (svc->kind) {
-    case SIM_SERVICE_VTJ:
-        if (sim_vtj_answer(sim->vtj, xr_request_body(xreq), body, outcome,
-                           sizeof(outcome)) != 0)
-            goto out;
-        break;
+    if (a->fault) {
+        /* A service's own fault passes through unchanged; the security
+         * server's are spelt in the configured style. */
+        if (a->fault_verbatim)
+            reply_fault_exact(sim, conn, req, hdr->id, 200, a->fault_code,
+                              a->fault_text);
+        else
+            reply_fault(sim, conn, req, hdr->id, 200, a->fault_code, "%s",
+                        a->fault_text);
+        rc = 0;
+        goto out;
     }
     sim_soap_indent_body(body);
     if (sim_soap_serialize(doc, &bytes, &len) != 0)
         goto out;
 
-    if (f->kind == SIM_FAULT_OVERSIZE) {
+    if (f->kind == SIM_FAULT_OVERSIZE && a->nparts == 0) {
         /* Pad with whitespace just before </Body>: still valid XML. */
         char *body_close = find_body_close((char *)bytes);
         if (!body_close)
@@ -308,6 +421,7 @@ static int answer(struct sim *sim, struct sim_http_conn *conn,
         sim_msglog_add(sim->log, hdr->id, req->body, req->body_len, bytes,
                        (size_t)(body_close - (char *)bytes),
                        "injected oversize (head only stored)");
+        record(sim, req, &res, OVERSIZE_BYTES);
         sim_log("%s %s -> 200 injected oversize", req->peer_addr,
                 log_id(hdr->id, idbuf, sizeof(idbuf)));
         char *tail = strdup(body_close);
@@ -323,16 +437,158 @@ static int answer(struct sim *sim, struct sim_http_conn *conn,
     if (f->kind != SIM_FAULT_NONE) {
         char fname[160];
         sim_fault_format(f, fname, sizeof(fname));
-        snprintf(note, sizeof(note), "%s (injected %s)", outcome, fname);
+        snprintf(note, sizeof(note), "%s (injected %s)", a->outcome, fname);
     } else {
-        sim_strlcpy(note, outcome, sizeof(note));
+        sim_strlcpy(note, a->outcome, sizeof(note));
     }
-    reply_logged(sim, conn, req, hdr->id, status, bytes, len, &wire, note);
+    res.soap_len = len;
+    res.attachments = (unsigned)a->nparts;
+    /* An answer the security server would not have delivered whole. */
+    res.succeeded = f->kind != SIM_FAULT_TRUNCATE;
+    if (a->nparts > 0) {
+        if (sim_mime_build(bytes, len, a->mtom, a->parts, a->nparts, &mime,
+                           &mime_len, mctype, sizeof(mctype)) != 0)
+            goto out;
+        reply_logged(sim, conn, req, hdr->id, status, mctype, mime, mime_len,
+                     &wire, note, &res);
+    } else {
+        reply_logged(sim, conn, req, hdr->id, status, NULL, bytes, len, &wire,
+                     note, &res);
+    }
     rc = 0;
 out:
     free(bytes);
+    free(mime);
     xmlFreeDoc(doc);
+    sim_answer_cleanup(a);
+    free(a);
     return rc;
+}
+
+/* The injected behaviours that replace the answer; true when one did. */
+static bool inject(struct sim *sim, struct sim_http_conn *conn,
+                   const struct sim_http_req *req, const struct xr_header *hdr,
+                   const struct sim_fault *f)
+{
+    struct result failed = {false, NULL, NULL, 0, 0};
+    char idbuf[96];
+
+    switch (f->kind) {
+    case SIM_FAULT_STALL:
+        sim_msglog_add(sim->log, hdr->id, req->body, req->body_len, NULL, 0,
+                       "injected stall");
+        record(sim, req, &failed, 0);
+        sim_log("%s %s -> injected stall", req->peer_addr,
+                log_id(hdr->id, idbuf, sizeof(idbuf)));
+        sim_http_stall(conn);
+        return true;
+    case SIM_FAULT_DROP:
+        sim_msglog_add(sim->log, hdr->id, req->body, req->body_len, NULL, 0,
+                       "injected drop");
+        record(sim, req, &failed, 0);
+        sim_log("%s %s -> injected drop", req->peer_addr,
+                log_id(hdr->id, idbuf, sizeof(idbuf)));
+        sim_http_drop(conn);
+        return true;
+    case SIM_FAULT_GARBAGE: {
+        static const char junk[] = "%PDF-1.4 this is not XML <<< \x01\x02 >>>"
+                                   "\n<html><body>Gateway says hi";
+        reply_logged(sim, conn, req, hdr->id, 200, NULL, (const uint8_t *)junk,
+                     sizeof(junk) - 1, NULL, "injected garbage", &failed);
+        return true;
+    }
+    case SIM_FAULT_HTTP500_GARBAGE: {
+        /*
+         * A proxy's error page, HTML that is not even well-formed XML,
+         * labelled text/xml so that only parsing the body tells.
+         */
+        static const char page[] =
+            "<html><head><title>500 Internal Server Error</title></head>\n"
+            "<body><h1>500 Internal Server Error</h1><hr>\n"
+            "<p>The server encountered an internal error & could not "
+            "complete your request.<br></body></html>\n";
+        reply_logged(sim, conn, req, hdr->id, 500, NULL, (const uint8_t *)page,
+                     sizeof(page) - 1, NULL, "injected http500_garbage",
+                     &failed);
+        return true;
+    }
+    case SIM_FAULT_HTTP500_FAULT:
+        reply_fault(sim, conn, req, hdr->id, 500,
+                    "Server.ServerProxy.ServiceFailed.InternalError",
+                    "Simulated service failure answered with HTTP 500");
+        return true;
+    case SIM_FAULT_FAULT_CODE:
+        reply_fault(sim, conn, req, hdr->id, 200, f->arg,
+                    "Fault injected by vayla-sim: %s", f->arg);
+        return true;
+    case SIM_FAULT_NONE:
+    case SIM_FAULT_LATENCY:
+    case SIM_FAULT_TRUNCATE:
+    case SIM_FAULT_OVERSIZE:
+    case SIM_FAULT_BAD_REQUEST_HASH:
+    case SIM_FAULT_NO_REQUEST_HASH:
+    case SIM_FAULT_ALTER_HEADER:
+    case SIM_FAULT_SLOW_DRIP:
+    case SIM_FAULT_REORDER_HEADER:
+    case SIM_FAULT_VERSION_WS:
+    case SIM_FAULT_DVV_HEADER:
+    case SIM_FAULT_HTTP_STATUS:
+        break;
+    }
+    return false;
+}
+
+/* Attachments of a multipart request (0 for text/xml). */
+static unsigned attachments_of(const char *ctype,
+                               const struct sim_http_req *req)
+{
+    struct xr_response *parsed = NULL;
+    struct xr_error err;
+    unsigned n = 0;
+
+    if (strncasecmp(ctype, "multipart/", 10) != 0)
+        return 0;
+    if (xr_response_parse(ctype, req->body, req->body_len, NULL, &parsed,
+                          &err) == XR_OK)
+        n = (unsigned)xr_response_part_count(parsed);
+    xr_response_free(parsed);
+    return n;
+}
+
+/* GET /listClients[?xRoadInstance=I]: answered from global configuration,
+ * XML, or JSON when Accept names application/json (q-values ignored, as
+ * X-Road does). */
+static void list_clients(struct sim *sim, struct sim_http_conn *conn,
+                         const struct sim_http_req *req)
+{
+    const char *accept = sim_http_header(req, "Accept");
+    const char *q = strchr(req->target, '?');
+    bool json = accept && strstr(accept, "application/json");
+    char instance[XR_ID_PART_MAX + 1] = "";
+    char *out = NULL;
+    size_t len = 0;
+
+    if (q) {
+        if (strncmp(q + 1, "xRoadInstance=", 14) != 0 ||
+            strlen(q + 15) >= sizeof(instance)) {
+            reply_fault(sim, conn, req, NULL, 200, "Client.InvalidRequest",
+                        "Unknown or malformed query parameters");
+            return;
+        }
+        sim_strlcpy(instance, q + 15, sizeof(instance));
+    }
+    if (sim_meta_list_clients(&sim->conf, instance[0] ? instance : NULL, json,
+                              &out, &len) != 0) {
+        sim_http_drop(conn);
+        return;
+    }
+    sim_log("%s GET %.100s -> 200 listClients (%s)", req->peer_addr,
+            req->target, json ? "json" : "xml");
+    sim_http_reply(conn, 200,
+                   json ? "application/json; charset=UTF-8"
+                        : "text/xml; charset=UTF-8",
+                   (const uint8_t *)out, len, NULL);
+    free(out);
 }
 
 static void soap_handler(struct sim_http_conn *conn, struct sim_http_req *req,
@@ -346,10 +602,18 @@ static void soap_handler(struct sim_http_conn *conn, struct sim_http_req *req,
     const struct sim_client *client;
     const struct sim_service *svc = NULL;
     const char *ctype, *why;
-    char cid[XR_ID_TEXT_MAX], sid[XR_ID_TEXT_MAX], idbuf[96];
+    char cid[XR_ID_TEXT_MAX], sid[XR_ID_TEXT_MAX];
     struct sim_fault f = sim->fault;
     bool provider_known = false;
+    enum handler h = H_VTJ;
 
+    memset(&sim->cur, 0, sizeof(sim->cur));
+    if (!strcmp(req->method, "GET") &&
+        (!strcmp(req->target, "/listClients") ||
+         !strncmp(req->target, "/listClients?", 13))) {
+        list_clients(sim, conn, req);
+        return;
+    }
     if (strcmp(req->method, "POST") != 0) {
         reply_fault(sim, conn, req, NULL, 200, "Client.InvalidHttpMethod",
                     "Must use POST request method instead of %s", req->method);
@@ -373,6 +637,11 @@ static void soap_handler(struct sim_http_conn *conn, struct sim_http_req *req,
         goto out;
     }
     hdr = xr_request_header(xreq);
+    /* From here on the exchange has a client and a service: operational
+     * monitoring records it, whatever the answer. */
+    sim->cur.hdr = hdr;
+    sim->cur.soap_len = xr_request_bytes(xreq).len;
+    sim->cur.attachments = attachments_of(ctype, req);
     xr_id_format(&hdr->client, true, cid, sizeof(cid));
     xr_id_format(&hdr->service, true, sid, sizeof(sid));
 
@@ -390,101 +659,59 @@ static void soap_handler(struct sim_http_conn *conn, struct sim_http_req *req,
                     "Client (%s) %s", cid, why);
         goto out;
     }
-    for (size_t i = 0; i < sim->conf.nservices; i++) {
-        const struct sim_service *s = &sim->conf.services[i];
-        if (same_provider(&s->id, &hdr->service))
-            provider_known = true;
-        if (xr_id_equal(&s->id, &hdr->service))
-            svc = s;
+    if (is_opmon(sim, &hdr->service)) {
+        /* The owner's own service: no provider lookup, no access list. */
+        h = H_OPMON;
+    } else {
+        for (size_t i = 0; i < sim->conf.nservices; i++) {
+            const struct sim_service *s = &sim->conf.services[i];
+            if (same_provider(&s->id, &hdr->service))
+                provider_known = true;
+            if (xr_id_equal(&s->id, &hdr->service))
+                svc = s;
+        }
+        if (!provider_known) {
+            reply_fault(sim, conn, req, hdr->id, 200,
+                        "Server.ClientProxy.UnknownMember",
+                        "Could not find addresses for service provider "
+                        "\"%s\"",
+                        sid);
+            goto out;
+        }
+        switch (xr_meta_kind_of(hdr->service.service_code)) {
+        case XR_META_KIND_LIST_METHODS:
+        case XR_META_KIND_ALLOWED_METHODS:
+        case XR_META_KIND_GET_WSDL:
+            /* Metaservices: answered by the provider's security server
+             * for any client, whatever the access rights. */
+            h = H_META;
+            break;
+        case XR_META_NONE:
+        case XR_META_KIND_OPMON:
+            if (!svc) {
+                reply_fault(sim, conn, req, hdr->id, 200,
+                            "Server.ServerProxy.UnknownService",
+                            "Unknown service: %s", sid);
+                goto out;
+            }
+            if (!allowed(svc, &hdr->client)) {
+                reply_fault(sim, conn, req, hdr->id, 200,
+                            "Server.ServerProxy.AccessDenied",
+                            "Request is not allowed: %s", sid);
+                goto out;
+            }
+            h = svc->kind == SIM_SERVICE_ECHO ? H_ECHO : H_VTJ;
+            break;
+        }
     }
-    if (!provider_known) {
-        reply_fault(
-            sim, conn, req, hdr->id, 200, "Server.ClientProxy.UnknownMember",
-            "Could not find addresses for service provider \"%s\"", sid);
+    if (inject(sim, conn, req, hdr, &f))
         goto out;
-    }
-    if (!svc) {
-        reply_fault(sim, conn, req, hdr->id, 200,
-                    "Server.ServerProxy.UnknownService", "Unknown service: %s",
-                    sid);
-        goto out;
-    }
-    if (!allowed(svc, &hdr->client)) {
-        reply_fault(sim, conn, req, hdr->id, 200,
-                    "Server.ServerProxy.AccessDenied",
-                    "Request is not allowed: %s", sid);
-        goto out;
-    }
-
-    switch (f.kind) {
-    case SIM_FAULT_STALL:
-        sim_msglog_add(sim->log, hdr->id, req->body, req->body_len, NULL, 0,
-                       "injected stall");
-        sim_log("%s %s -> injected stall", req->peer_addr,
-                log_id(hdr->id, idbuf, sizeof(idbuf)));
-        sim_http_stall(conn);
-        goto out;
-    case SIM_FAULT_DROP:
-        sim_msglog_add(sim->log, hdr->id, req->body, req->body_len, NULL, 0,
-                       "injected drop");
-        sim_log("%s %s -> injected drop", req->peer_addr,
-                log_id(hdr->id, idbuf, sizeof(idbuf)));
-        sim_http_drop(conn);
-        goto out;
-    case SIM_FAULT_GARBAGE: {
-        static const char junk[] = "%PDF-1.4 this is not XML <<< \x01\x02 >>>"
-                                   "\n<html><body>Gateway says hi";
-        reply_logged(sim, conn, req, hdr->id, 200, (const uint8_t *)junk,
-                     sizeof(junk) - 1, NULL, "injected garbage");
-        goto out;
-    }
-    case SIM_FAULT_HTTP500_GARBAGE: {
-        /*
-         * A proxy's error page, HTML that is not even well-formed XML,
-         * labelled text/xml so that only parsing the body tells.
-         */
-        static const char page[] =
-            "<html><head><title>500 Internal Server Error</title></head>\n"
-            "<body><h1>500 Internal Server Error</h1><hr>\n"
-            "<p>The server encountered an internal error & could not "
-            "complete your request.<br></body></html>\n";
-        sim_msglog_add(sim->log, hdr->id, req->body, req->body_len,
-                       (const uint8_t *)page, sizeof(page) - 1,
-                       "injected http500_garbage");
-        sim_log("%s %s -> 500 injected http500_garbage", req->peer_addr,
-                log_id(hdr->id, idbuf, sizeof(idbuf)));
-        sim_http_reply(conn, 500, "text/xml; charset=UTF-8",
-                       (const uint8_t *)page, sizeof(page) - 1, NULL);
-        goto out;
-    }
-    case SIM_FAULT_HTTP500_FAULT:
-        reply_fault(sim, conn, req, hdr->id, 500,
-                    "Server.ServerProxy.ServiceFailed.InternalError",
-                    "Simulated service failure answered with HTTP 500");
-        goto out;
-    case SIM_FAULT_FAULT_CODE:
-        reply_fault(sim, conn, req, hdr->id, 200, f.arg,
-                    "Fault injected by vayla-sim: %s", f.arg);
-        goto out;
-    case SIM_FAULT_NONE:
-    case SIM_FAULT_LATENCY:
-    case SIM_FAULT_TRUNCATE:
-    case SIM_FAULT_OVERSIZE:
-    case SIM_FAULT_BAD_REQUEST_HASH:
-    case SIM_FAULT_NO_REQUEST_HASH:
-    case SIM_FAULT_ALTER_HEADER:
-    case SIM_FAULT_SLOW_DRIP:
-    case SIM_FAULT_REORDER_HEADER:
-    case SIM_FAULT_VERSION_WS:
-    case SIM_FAULT_DVV_HEADER:
-    case SIM_FAULT_HTTP_STATUS:
-        break;
-    }
-    if (answer(sim, conn, req, xreq, svc, &f) != 0)
+    if (answer(sim, conn, req, ctype, xreq, h, &f) != 0)
         reply_fault(sim, conn, req, hdr->id, 200,
                     "Server.ServerProxy.ServiceFailed.InternalError",
                     "Simulator could not build the response");
 out:
+    memset(&sim->cur, 0, sizeof(sim->cur));
     xr_request_free(xreq);
 }
 
@@ -795,6 +1022,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "vayla-sim: %s\n", err);
         goto out;
     }
+    if (sim_opmon_new(sim->conf.opmon_keep, &sim->opmon) != 0) {
+        fprintf(stderr, "vayla-sim: out of memory (opmon_keep)\n");
+        goto out;
+    }
 
     signal(SIGPIPE, SIG_IGN);
     sim->base = event_base_new();
@@ -877,6 +1108,7 @@ out:
         event_base_free(sim->base);
     sim_vtj_free(sim->vtj);
     sim_msglog_free(sim->log);
+    sim_opmon_free(sim->opmon);
     sim_conf_cleanup(&sim->conf);
     free(sim);
     if (xr_inited)

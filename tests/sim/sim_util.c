@@ -52,3 +52,11 @@ void sim_log(const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
 }
+
+int64_t sim_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
