@@ -15,6 +15,7 @@
 #include "xroad/envelope.h"
 #include "xroad/fault.h"
 #include "xroad/response.h"
+#include "xroad/asic.h"
 
 #ifdef __cplusplus
 extern "C" {
