@@ -78,7 +78,11 @@ static int io_match(const char *name)
     const uint8_t *d;
     size_t n;
 
-    return name && tl_io && tl_io->lookup(tl_io->arg, name, &d, &n);
+    if (name && tl_io && tl_io->lookup(tl_io->arg, name, &d, &n))
+        return 1;
+    /* A reference the container does not serve: not a crypto failure. */
+    tl_err.uri_refused = true;
+    return 0;
 }
 
 static void *io_open(const char *name)

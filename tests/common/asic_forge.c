@@ -329,7 +329,8 @@ int af_ocsp(const struct af_trust *t, X509 *subject, X509 *issuer,
                                 OCSP_REVOKED_STATUS_KEYCOMPROMISE, rt, tu, nu))
         goto out;
     if (!OCSP_basic_sign(bs, r->cert, r->key, EVP_sha256(), NULL,
-                         o->by_key ? OCSP_RESPID_KEY : 0))
+                         (o->by_key ? OCSP_RESPID_KEY : 0) |
+                             (o->no_certs ? OCSP_NOCERTS : 0)))
         goto out;
     resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs);
     if (!resp)

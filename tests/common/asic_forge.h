@@ -81,7 +81,8 @@ struct af_ocsp_opts {
     int64_t next_update; /* 0 = none */
     int64_t revoked_at;
     const struct af_party *responder; /* NULL = the trust's responder */
-    bool by_key; /* ResponderID by key hash instead of name */
+    bool by_key;   /* ResponderID by key hash instead of name */
+    bool no_certs; /* leave the responder certificate out */
 };
 
 /* DER OCSPResponse for subject issued by issuer. *der: malloc'd. */
@@ -139,6 +140,9 @@ struct af_spec {
     const char *extra_ref; /* an additional ds:Reference URI */
     const char *extra_transform; /* Transform Algorithm on the message ref */
     bool dup_id; /* a second element with Id="signed-properties" */
+    /* SigningCertificate digest of another certificate (NULL: signer). */
+    const struct af_party *cert_digest_of;
+    const struct af_party *ocsp_for; /* OCSP about another certificate */
 };
 
 /* Defaults: single TS at `now`, OCSP good at now - 60, SigningTime now. */

@@ -381,8 +381,10 @@ static void data_refs(struct sb *b, const struct af_spec *s,
 /* The signed properties: SigningTime and the certificate digest. */
 static void signed_props(struct sb *b, const struct af_spec *s, bool dss)
 {
+    const struct af_party *dp =
+        s->cert_digest_of ? s->cert_digest_of : s->signer;
     unsigned char *der = NULL;
-    int n = i2d_X509(s->signer->cert, &der);
+    int n = i2d_X509(dp->cert, &der);
     char d[100], when[40], issuer[512] = "", *iname = NULL;
     ASN1_INTEGER *ser = X509_get_serialNumber(s->signer->cert);
     BIGNUM *bn = ASN1_INTEGER_to_BN(ser, NULL);
@@ -436,7 +438,8 @@ static int unsigned_props(struct sb *b, const struct af_trust *t,
 
     sb_add(b, "<xades:UnsignedProperties><xades:UnsignedSignatureProperties>");
     if (!s->no_ocsp) {
-        if (af_ocsp(t, s->signer->cert, t->ca.cert, &s->ocsp, &o, &ol) != 0)
+        const struct af_party *about = s->ocsp_for ? s->ocsp_for : s->signer;
+        if (af_ocsp(t, about->cert, t->ca.cert, &s->ocsp, &o, &ol) != 0)
             return -1;
         ob = b64(o, ol);
         free(o);
