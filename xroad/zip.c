@@ -249,6 +249,14 @@ static enum xr_status open_zip(const uint8_t *buf, size_t len, zip_t **za,
         if (zip_error_code_zip(&ze) == ZIP_ER_MEMORY)
             rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
                               "out of memory opening the ZIP");
+        else if (zip_error_code_zip(&ze) == ZIP_ER_EXISTS)
+            rc = xr_error_set(err, XR_EPROTO, "asic_duplicate_entry", "",
+                              "the ZIP holds an entry name twice");
+        else if (zip_error_code_zip(&ze) == ZIP_ER_INCONS)
+            rc = xr_error_set(err, XR_EPARSE, "asic_corrupt", "",
+                              "the ZIP is inconsistent (its directory and "
+                              "entries disagree, or a name is not valid "
+                              "UTF-8)");
         else
             rc = xr_error_set(err, XR_EPARSE, "asic_not_container", "",
                               "not a ZIP container: %s",

@@ -451,6 +451,7 @@ struct af_zip {
     struct af_zentry *e;
     size_t n, ecap;
     bool fail;
+    bool no_utf8; /* leave general purpose bit 11 unset */
 };
 
 static void zput(struct af_zip *z, const void *d, size_t n)
@@ -490,6 +491,11 @@ static void z32(struct af_zip *z, uint32_t v)
 struct af_zip *af_zip_new(void)
 {
     return calloc(1, sizeof(struct af_zip));
+}
+
+void af_zip_utf8_flag(struct af_zip *z, bool on)
+{
+    z->no_utf8 = !on;
 }
 
 void af_zip_free(struct af_zip *z)
@@ -568,7 +574,7 @@ int af_zip_add_lying(struct af_zip *z, const char *name, const void *data,
     e->method = deflate ? 8 : 0;
     z32(z, 0x04034b50);
     z16(z, 20);
-    z16(z, 0x0800); /* names are UTF-8 */
+    z16(z, z->no_utf8 ? 0 : 0x0800); /* names are UTF-8 */
     z16(z, e->method);
     z16(z, 0);      /* time */
     z16(z, 0x5021); /* 2020-01-01 */
@@ -599,7 +605,7 @@ int af_zip_finish(struct af_zip *z, uint8_t **out, size_t *len)
         z32(z, 0x02014b50);
         z16(z, 20);
         z16(z, 20);
-        z16(z, 0x0800);
+        z16(z, z->no_utf8 ? 0 : 0x0800);
         z16(z, e->method);
         z16(z, 0);
         z16(z, 0x5021);

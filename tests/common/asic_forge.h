@@ -103,6 +103,8 @@ int af_tst(const struct af_trust *t, const struct af_party *tsa,
 struct af_zip;
 
 struct af_zip *af_zip_new(void);
+/* Whether entries carry the "names are UTF-8" flag (default: yes). */
+void af_zip_utf8_flag(struct af_zip *z, bool on);
 /* Add an entry; deflate selects raw DEFLATE (level 9). */
 int af_zip_add(struct af_zip *z, const char *name, const void *data, size_t len,
                bool deflate);
