@@ -38,4 +38,7 @@ int cli_serve(int argc, char **argv);
 /* cli_dev.c */
 int cli_dev(int argc, char **argv);
 
+/* cli_verify.c */
+int cli_verify(int argc, char **argv);
+
 #endif

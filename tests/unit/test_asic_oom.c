@@ -9,6 +9,17 @@
  */
 #include <openssl/crypto.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define OOM_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define OOM_LSAN 1
+#endif
+#endif
+#ifdef OOM_LSAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
 #include "test_asic_common.h"
 
 /* ---- the failing allocator ---- */
@@ -143,8 +154,22 @@ static int group_teardown(void **state)
 static void oom_walk(const uint8_t *c, size_t n, bool expect_valid)
 {
     long total = 0, errors = 0;
+    /* XRT_OOM_ONLY=k: fail only the k-th allocation (to study one). */
+    const char *only = getenv("XRT_OOM_ONLY");
+    const char *from = getenv("XRT_OOM_FROM");
+    long first = only   ? strtol(only, NULL, 10)
+                 : from ? strtol(from, NULL, 10)
+                        : 1;
 
-    for (long k = 1;; k++) {
+    /* Lazily initialised library state first, as in a full walk. */
+    if (only || from) {
+        struct xr_asic_result *r = NULL;
+        struct xr_error err;
+        (void)xr_asic_verify(T->vc, c, n, NULL, NULL, &r, &err);
+        xr_asic_result_free(r);
+    }
+
+    for (long k = first > 0 ? first : 1;; k++) {
         struct xr_asic_result *r = NULL;
         struct xr_error err;
         enum xr_status st;
@@ -175,6 +200,16 @@ static void oom_walk(const uint8_t *c, size_t n, bool expect_valid)
         if (r)
             assert_int_equal(xr_asic_result_valid(r), st == XR_OK);
         xr_asic_result_free(r);
+#ifdef OOM_LSAN
+        /* XRT_OOM_TRACE: name the failing allocation that leaks. */
+        if (getenv("XRT_OOM_TRACE") && __lsan_do_recoverable_leak_check()) {
+            print_message("leak after failing allocation %ld (%s)\n", k,
+                          err.reason);
+            return;
+        }
+#endif
+        if (only)
+            return;
     }
     print_message("%ld allocations, %ld of them failing gave an error\n", total,
                   errors);
