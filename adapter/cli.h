@@ -39,6 +39,6 @@ int cli_serve(int argc, char **argv);
 int cli_dev(int argc, char **argv);
 
 /* cli_verify.c */
-int cli_verify(int argc, char **argv);
+int cli_asic_verify(int argc, char **argv);
 
 #endif

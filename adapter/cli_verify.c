@@ -461,7 +461,7 @@ static int run(struct vrun *v, int jobs, char **files, int nfiles)
     return worst;
 }
 
-int cli_verify(int argc, char **argv)
+int cli_asic_verify(int argc, char **argv)
 {
     static const struct option opts[] = {{"conf", required_argument, NULL, 'c'},
                                          {"json", no_argument, NULL, 'J'},

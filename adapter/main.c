@@ -26,7 +26,7 @@ static const struct command commands[] = {
     {"audit", cli_audit, "verify, search, export and prune the audit store"},
     {"serve", cli_serve, "run the HTTP/JSON API daemon"},
     {"dev", cli_dev, "write a local test environment (vayla dev init DIR)"},
-    {"verify", cli_verify, "verify signed containers (ASiC-E) from /asic"},
+    {"verify", cli_asic_verify, "verify signed containers (ASiC-E) from /asic"},
 };
 
 static void usage(FILE *out)

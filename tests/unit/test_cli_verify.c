@@ -135,6 +135,7 @@ static int group_setup(void **state)
     if (af_zip_container(&s, &sg, NULL, 0, &z, &zl) != 0)
         return -1;
     write_to(bad, z, zl);
+    free(other);
     /* As /asic returns them: stored entries, generated names. */
     w = af_zip_new();
     if (af_zip_add(w, "msg-1-request-AAAAAAA.asice", c, n, false) ||
