@@ -510,6 +510,14 @@ int cli_asic_verify(int argc, char **argv)
         return ADP_EXIT_USAGE;
     v.vc = vc;
     v.progress = isatty(STDERR_FILENO) == 1;
+    /*
+     * libzip turns every entry's DOS time into a time_t with mktime();
+     * without TZ glibc re-examines /etc/localtime on each call, a tenth of
+     * the time of a small container. Naming the same zone once avoids
+     * that; nothing here prints local time.
+     */
+    if (!getenv("TZ"))
+        setenv("TZ", ":/etc/localtime", 0);
     pthread_mutex_init(&v.mu, NULL);
     pthread_cond_init(&v.work, NULL);
     pthread_cond_init(&v.done, NULL);

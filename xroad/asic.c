@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "acache.h"
 #include "asic.h"
 #include "certpath.h"
 #include "dsig.h"
@@ -214,7 +215,7 @@ static enum xr_status read_signature(struct xr__vctx *v, struct xr_error *err)
         return xr_error_set(err, XR_EPROTO, MALFORMED, "",
                             "malformed signature: %s", why);
     }
-    rc = xr__xsig_read(v->sigdoc, &v->xsig, err);
+    rc = xr__xsig_read(v->sigdoc, v->cache, &v->xsig, err);
     v->res->claimed_time = v->xsig.signing_time;
     return rc;
 }
@@ -311,6 +312,40 @@ static enum xr_status sig_hash_chain(struct xr__vctx *v, struct xr_error *err)
 
 /* ---- 6, 7. signing certificate and signer ---- */
 
+/*
+ * The approved CA that issued the signing certificate (its signature is
+ * checked, an RSA verification remembered per certificate).
+ */
+static const struct xr__vca *issuer_of(struct xr__vctx *v)
+{
+    uint8_t key[32], *der;
+    const uint8_t *parts[2];
+    size_t lens[2], len = 0;
+    struct xr__memo *m;
+    const struct xr__vca *ca;
+    bool keyed;
+
+    if (!v->cache)
+        return xr__vconf_issuer(v->inst, v->xsig.cert);
+    der = xr__cert_der(v->xsig.cert, &len);
+    parts[0] = der;
+    lens[0] = len;
+    parts[1] = (const uint8_t *)v->inst->name;
+    lens[1] = strlen(v->inst->name);
+    keyed = der && xr__memo_key(key, XR__MEMO_ISSUER, parts, lens, 2);
+    free(der);
+    m = keyed ? xr__memo_get(v->cache, v->vc, key) : NULL;
+    if (m)
+        return m->issuer;
+    ca = xr__vconf_issuer(v->inst, v->xsig.cert);
+    if (ca && keyed) {
+        m = xr__memo_put(v->cache, key);
+        if (m)
+            m->issuer = ca;
+    }
+    return ca;
+}
+
 static enum xr_status signer_cert(struct xr__vctx *v, struct xr_error *err)
 {
     struct xr_asic_result *r = v->res;
@@ -335,7 +370,7 @@ static enum xr_status signer_cert(struct xr__vctx *v, struct xr_error *err)
                             "the verification configuration has no instance "
                             "'%s' (the signer's)",
                             xr__clip(a, XR_CLIP, r->signer.instance));
-    ca = xr__vconf_issuer(v->inst, v->xsig.cert);
+    ca = issuer_of(v);
     if (!ca)
         return xr_error_set(err, XR_ECERT, "cannot_create_cert_path", "",
                             "certificate %s is not issued by an approved CA "

@@ -9,110 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acache.h"
 #include "asic.h"
 #include "certpath.h"
 #include "hashchain.h"
 #include "ocsp.h"
 #include "vutil.h"
-
-#define MEMO_SLOTS 256
-#define CHAIN_MAX  8
-
-enum memo_kind { MEMO_TST = 1, MEMO_CHAIN, MEMO_OCSP };
-
-/* Where a certificate of a remembered chain comes from. */
-struct chain_src {
-    int extra;  /* -1: the signing certificate; >= 0: CertificateValues */
-    X509 *conf; /* non-NULL: this configuration certificate */
-};
-
-struct memo {
-    bool used;
-    uint8_t key[32];
-    /* MEMO_CHAIN: the path and the window in which all are valid. */
-    size_t nchain;
-    struct chain_src chain[CHAIN_MAX];
-    int64_t not_before, not_after;
-    /* MEMO_OCSP */
-    struct xr__ocsp_found found;
-};
-
-struct xr_asic_cache {
-    const struct xr_vconf *vc; /* what the entries were verified against */
-    size_t next;
-    struct memo slots[MEMO_SLOTS];
-};
-
-enum xr_status xr_asic_cache_new(struct xr_asic_cache **out,
-                                 struct xr_error *err)
-{
-    if (!out)
-        return xr_error_set(err, XR_EINVAL, "invalid_argument", "",
-                            "no output pointer");
-    *out = calloc(1, sizeof(**out));
-    if (!*out)
-        return xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
-                            "out of memory");
-    return XR_OK;
-}
-
-void xr_asic_cache_free(struct xr_asic_cache *cache)
-{
-    free(cache);
-}
-
-/* Key = SHA-256(kind, then each part with its length). */
-static bool memo_key(uint8_t key[32], enum memo_kind kind,
-                     const uint8_t *const *parts, const size_t *lens,
-                     size_t nparts)
-{
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned char k = (unsigned char)kind;
-    unsigned n = 0;
-    bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
-              EVP_DigestUpdate(md, &k, 1) == 1;
-
-    for (size_t i = 0; ok && i < nparts; i++) {
-        uint64_t l = lens[i];
-        ok = EVP_DigestUpdate(md, &l, sizeof(l)) == 1 &&
-             EVP_DigestUpdate(md, parts[i], lens[i]) == 1;
-    }
-    ok = ok && EVP_DigestFinal_ex(md, key, &n) == 1 && n == 32;
-    EVP_MD_CTX_free(md);
-    return ok;
-}
-
-static struct memo *memo_get(struct xr_asic_cache *c, const struct xr_vconf *vc,
-                             const uint8_t key[32])
-{
-    if (!c)
-        return NULL;
-    if (c->vc != vc) {
-        /* Another configuration: nothing remembered applies. */
-        memset(c->slots, 0, sizeof(c->slots));
-        c->vc = vc;
-        c->next = 0;
-        return NULL;
-    }
-    for (size_t i = 0; i < MEMO_SLOTS; i++)
-        if (c->slots[i].used && !memcmp(c->slots[i].key, key, 32))
-            return &c->slots[i];
-    return NULL;
-}
-
-static struct memo *memo_put(struct xr_asic_cache *c, const uint8_t key[32])
-{
-    struct memo *m;
-
-    if (!c)
-        return NULL;
-    m = &c->slots[c->next];
-    c->next = (c->next + 1) % MEMO_SLOTS;
-    memset(m, 0, sizeof(*m));
-    m->used = true;
-    memcpy(m->key, key, 32);
-    return m;
-}
 
 /* ---- time-stamp ---- */
 
@@ -221,13 +123,13 @@ static enum xr_status ts_signature(struct xr__vctx *v, const uint8_t *tok,
 
     parts[1] = tsa_der;
     lens[1] = tsa_der_len;
-    keyed = tsa_der && memo_key(key, MEMO_TST, parts, lens, 2);
+    keyed = tsa_der && xr__memo_key(key, XR__MEMO_TST, parts, lens, 2);
     free(tsa_der);
-    if (keyed && memo_get(v->cache, v->vc, key))
+    if (keyed && xr__memo_get(v->cache, v->vc, key))
         return XR_OK;
     rc = xr__tst_verify_signature(&v->ts, err);
     if (rc == XR_OK && keyed)
-        memo_put(v->cache, key);
+        xr__memo_put(v->cache, key);
     return rc;
 }
 
@@ -259,7 +161,7 @@ enum xr_status xr__asic_timestamp(struct xr__vctx *v, struct xr_error *err)
         return xr_error_set(err, XR_EPROTO, "timestamp_not_found", "",
                             "the signature has no time-stamp");
     }
-    rc = xr__tst_parse(tok, toklen, &v->ts, err);
+    rc = xr__tst_parse(tok, toklen, v->cache, &v->ts, err);
     if (rc != XR_OK)
         return rc;
     v->have_ts = true;
@@ -329,7 +231,7 @@ static bool chain_key(const struct xr__xsig *x, uint8_t key[32])
         parts[n] = ders[n];
         n++;
     }
-    ok = ok && memo_key(key, MEMO_CHAIN, parts, lens, n);
+    ok = ok && xr__memo_key(key, XR__MEMO_CHAIN, parts, lens, n);
     for (size_t i = 0; i < n; i++)
         free(ders[i]);
     return ok;
@@ -337,7 +239,7 @@ static bool chain_key(const struct xr__xsig *x, uint8_t key[32])
 
 /* Rebuild a remembered chain; NULL when out of memory. */
 static STACK_OF(X509) *
-    chain_from_memo(const struct xr__vctx *v, const struct memo *m)
+    chain_from_memo(const struct xr__vctx *v, const struct xr__memo *m)
 {
     STACK_OF(X509) *s = sk_X509_new_null();
 
@@ -358,9 +260,9 @@ static STACK_OF(X509) *
 static void chain_to_memo(struct xr__vctx *v, const uint8_t key[32])
 {
     int n = sk_X509_num(v->chain);
-    struct memo m = {0};
+    struct xr__memo m = {0};
 
-    if (!v->cache || n < 1 || n > CHAIN_MAX)
+    if (!v->cache || n < 1 || n > XR__ACACHE_CHAIN_MAX)
         return;
     m.not_before = INT64_MIN;
     m.not_after = INT64_MAX;
@@ -392,7 +294,7 @@ static void chain_to_memo(struct xr__vctx *v, const uint8_t key[32])
     }
     m.nchain = (size_t)n;
     {
-        struct memo *slot = memo_put(v->cache, key);
+        struct xr__memo *slot = xr__memo_put(v->cache, key);
         if (slot) {
             m.used = true;
             memcpy(m.key, key, 32);
@@ -405,14 +307,14 @@ enum xr_status xr__asic_chain(struct xr__vctx *v, struct xr_error *err)
 {
     uint8_t key[32];
     bool keyed;
-    const struct memo *m;
+    const struct xr__memo *m;
     enum xr_status rc;
 
     rc = check_cert_refs(v, err);
     if (rc != XR_OK)
         return rc;
     keyed = v->cache && chain_key(&v->xsig, key);
-    m = keyed ? memo_get(v->cache, v->vc, key) : NULL;
+    m = keyed ? xr__memo_get(v->cache, v->vc, key) : NULL;
     /* A remembered path holds when the new time is inside its window;
      * otherwise the full check runs and names the problem. */
     if (m && m->nchain > 0 && v->at >= m->not_before && v->at <= m->not_after) {
@@ -440,7 +342,7 @@ static enum xr_status ocsp_find(struct xr__vctx *v, X509 *subject, X509 *issuer,
     uint8_t *ders[2 + XR__XSIG_MAX_OCSP];
     size_t lens[2 + XR__XSIG_MAX_OCSP], n = 0;
     bool keyed = true;
-    const struct memo *m;
+    const struct xr__memo *m;
     enum xr_status rc;
 
     if (!v->cache)
@@ -448,25 +350,20 @@ static enum xr_status ocsp_find(struct xr__vctx *v, X509 *subject, X509 *issuer,
                              issuer, found, err);
     memset(ders, 0, sizeof(ders));
     ders[n] = xr__cert_der(subject, &lens[n]);
+    parts[n] = ders[n];
     n++;
     ders[n] = xr__cert_der(issuer, &lens[n]);
+    parts[n] = ders[n];
     n++;
+    keyed = ders[0] && ders[1];
     for (size_t i = 0; i < v->xsig.nocsp; i++, n++) {
-        int l = i2d_OCSP_RESPONSE(v->xsig.ocsp[i], &ders[n]);
-        lens[n] = l > 0 ? (size_t)l : 0;
+        parts[n] = v->xsig.ocsp_der[i];
+        lens[n] = v->xsig.ocsp_der_len[i];
     }
-    for (size_t i = 0; i < n; i++) {
-        parts[i] = ders[i];
-        keyed = keyed && ders[i];
-    }
-    keyed = keyed && memo_key(key, MEMO_OCSP, parts, lens, n);
-    for (size_t i = 0; i < n; i++) {
-        if (i < 2)
-            free(ders[i]);
-        else
-            OPENSSL_free(ders[i]);
-    }
-    m = keyed ? memo_get(v->cache, v->vc, key) : NULL;
+    keyed = keyed && xr__memo_key(key, XR__MEMO_OCSP, parts, lens, n);
+    free(ders[0]);
+    free(ders[1]);
+    m = keyed ? xr__memo_get(v->cache, v->vc, key) : NULL;
     if (m) {
         *found = m->found;
         return XR_OK;
@@ -474,7 +371,7 @@ static enum xr_status ocsp_find(struct xr__vctx *v, X509 *subject, X509 *issuer,
     rc = xr__ocsp_find(v->vc, v->xsig.ocsp, v->xsig.nocsp, subject, issuer,
                        found, err);
     if (rc == XR_OK && keyed) {
-        struct memo *slot = memo_put(v->cache, key);
+        struct xr__memo *slot = xr__memo_put(v->cache, key);
         if (slot)
             slot->found = *found;
     }
@@ -495,8 +392,8 @@ enum xr_status xr__asic_ocsp(struct xr__vctx *v, struct xr_error *err)
         rc = ocsp_find(v, subject, issuer, &found, err);
         if (rc != XR_OK)
             return rc;
-        rc = xr__ocsp_check_at(v->xsig.ocsp[found.index], subject, v->at,
-                               own->ocsp_freshness_s, err);
+        rc = xr__ocsp_check_at(&found, subject, v->at, own->ocsp_freshness_s,
+                               err);
         if (rc != XR_OK)
             return rc;
         if (i == 0) {

@@ -120,6 +120,25 @@ static bool authorised(const struct xr_vconf *vc, X509 *responder, X509 *issuer)
            (X509_get_extended_key_usage(responder) & XKU_OCSP_SIGN);
 }
 
+/* Status and times of the single response into *out. */
+static bool read_single(OCSP_SINGLERESP *single, struct xr__ocsp_found *out)
+{
+    ASN1_GENERALIZEDTIME *revtime = NULL, *thisupd = NULL, *nextupd = NULL;
+    int reason = 0;
+
+    out->status =
+        OCSP_single_get0_status(single, &reason, &revtime, &thisupd, &nextupd);
+    if (out->status < 0 || !thisupd ||
+        !xr__asn1_time_unix(thisupd, &out->this_update))
+        return false;
+    out->has_next_update = nextupd != NULL;
+    if (nextupd && !xr__asn1_time_unix(nextupd, &out->next_update))
+        return false;
+    if (!revtime || !xr__asn1_time_unix(revtime, &out->revoked_at))
+        out->revoked_at = INT64_MIN;
+    return true;
+}
+
 enum xr_status xr__ocsp_find(const struct xr_vconf *vc,
                              OCSP_RESPONSE *const *resps, size_t nresps,
                              X509 *subject, X509 *issuer,
@@ -132,9 +151,11 @@ enum xr_status xr__ocsp_find(const struct xr_vconf *vc,
     enum xr_status rc;
     size_t i;
 
+    OCSP_SINGLERESP *single = NULL;
+
     memset(out, 0, sizeof(*out));
     for (i = 0; i < nresps; i++) {
-        OCSP_SINGLERESP *single = first_single(resps[i], &bs);
+        single = first_single(resps[i], &bs);
         if (single && names_cert(single, subject, issuer))
             break;
         OCSP_BASICRESP_free(bs);
@@ -150,9 +171,11 @@ enum xr_status xr__ocsp_find(const struct xr_vconf *vc,
     }
     out->index = i;
     if (!xr__asn1_time_unix(OCSP_resp_get0_produced_at(bs),
-                            &out->produced_at)) {
+                            &out->produced_at) ||
+        !read_single(single, out)) {
         rc = xr_error_set(err, XR_EPROTO, "ocsp_malformed", "",
-                          "OCSP producedAt cannot be read");
+                          "OCSP producedAt, thisUpdate, nextUpdate or status "
+                          "cannot be read");
         goto out;
     }
     responder = find_responder(vc, bs);
@@ -190,73 +213,39 @@ out:
     return rc;
 }
 
-enum xr_status xr__ocsp_check_at(OCSP_RESPONSE *resp, X509 *subject, int64_t at,
-                                 long freshness_s, struct xr_error *err)
+enum xr_status xr__ocsp_check_at(const struct xr__ocsp_found *f, X509 *subject,
+                                 int64_t at, long freshness_s,
+                                 struct xr_error *err)
 {
-    OCSP_BASICRESP *bs = NULL;
-    OCSP_SINGLERESP *single = first_single(resp, &bs);
-    ASN1_GENERALIZEDTIME *revtime = NULL, *thisupd = NULL, *nextupd = NULL;
-    int64_t tu, nu;
-    int reason = 0, status;
     char subj[160], when[32];
-    enum xr_status rc;
 
-    if (!single) {
-        rc = xr_error_set(err, XR_EPROTO, "ocsp_malformed", "",
-                          "OCSP response without a single response");
-        goto out;
+    if (f->this_update < at - (int64_t)freshness_s) {
+        xr__iso_time(f->this_update, when, sizeof(when));
+        return xr_error_set(err, XR_ECERT, "ocsp_too_old", "",
+                            "OCSP response is too old (thisUpdate %s, more "
+                            "than %ld s before the time-stamp)",
+                            when, freshness_s);
     }
-    status =
-        OCSP_single_get0_status(single, &reason, &revtime, &thisupd, &nextupd);
-    if (!thisupd || !xr__asn1_time_unix(thisupd, &tu)) {
-        rc = xr_error_set(err, XR_EPROTO, "ocsp_malformed", "",
-                          "OCSP thisUpdate cannot be read");
-        goto out;
+    if (f->has_next_update && f->next_update < at) {
+        xr__iso_time(f->next_update, when, sizeof(when));
+        return xr_error_set(err, XR_ECERT, "ocsp_next_update_expired", "",
+                            "OCSP nextUpdate %s is before the time-stamp",
+                            when);
     }
-    if (tu < at - (int64_t)freshness_s) {
-        xr__iso_time(tu, when, sizeof(when));
-        rc = xr_error_set(err, XR_ECERT, "ocsp_too_old", "",
-                          "OCSP response is too old (thisUpdate %s, more "
-                          "than %ld s before the time-stamp)",
-                          when, freshness_s);
-        goto out;
-    }
-    if (nextupd) {
-        if (!xr__asn1_time_unix(nextupd, &nu)) {
-            rc = xr_error_set(err, XR_EPROTO, "ocsp_malformed", "",
-                              "OCSP nextUpdate cannot be read");
-            goto out;
-        }
-        if (nu < at) {
-            xr__iso_time(nu, when, sizeof(when));
-            rc = xr_error_set(err, XR_ECERT, "ocsp_next_update_expired", "",
-                              "OCSP nextUpdate %s is before the time-stamp",
-                              when);
-            goto out;
-        }
-    }
+    if (f->status == V_OCSP_CERTSTATUS_GOOD)
+        return XR_OK;
     xr__name_text(X509_get_subject_name(subject), subj, sizeof(subj));
-    switch (status) {
-    case V_OCSP_CERTSTATUS_GOOD:
-        rc = XR_OK;
-        break;
-    case V_OCSP_CERTSTATUS_REVOKED:
+    if (f->status == V_OCSP_CERTSTATUS_REVOKED) {
         when[0] = '\0';
-        if (revtime && xr__asn1_time_unix(revtime, &nu))
-            xr__iso_time(nu, when, sizeof(when));
-        rc = xr_error_set(err, XR_ECERT, "cert_revoked", "",
-                          "OCSP response says certificate %s is REVOKED "
-                          "(%s)",
-                          subj, when);
-        break;
-    default:
-        rc = xr_error_set(err, XR_ECERT, "cert_status_unknown", "",
-                          "OCSP response says the status of certificate %s "
-                          "is UNKNOWN",
-                          subj);
-        break;
+        if (f->revoked_at != INT64_MIN)
+            xr__iso_time(f->revoked_at, when, sizeof(when));
+        return xr_error_set(err, XR_ECERT, "cert_revoked", "",
+                            "OCSP response says certificate %s is REVOKED "
+                            "(%s)",
+                            subj, when);
     }
-out:
-    OCSP_BASICRESP_free(bs);
-    return rc;
+    return xr_error_set(err, XR_ECERT, "cert_status_unknown", "",
+                        "OCSP response says the status of certificate %s "
+                        "is UNKNOWN",
+                        subj);
 }

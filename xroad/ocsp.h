@@ -26,12 +26,19 @@ struct xr__ocsp_found {
     size_t index;        /* of the matching response */
     char responder[256]; /* responder subject, RFC 2253 */
     int64_t produced_at;
+    /* The single response, read once (the time checks need no decoding). */
+    int status; /* V_OCSP_CERTSTATUS_* */
+    int64_t this_update;
+    bool has_next_update;
+    int64_t next_update;
+    int64_t revoked_at; /* INT64_MIN when not given */
 };
 
 /*
  * Find the response for subject (issued by issuer) and check everything
  * that does not depend on the validation time: response status, CertID,
- * responder identity, signature, authorisation.
+ * responder identity, signature, authorisation; and read the single
+ * response's status and times into *out.
  * Errors: ocsp_not_found, ocsp_malformed, ocsp_responder_not_found,
  * ocsp_invalid_signature, ocsp_unauthorized_responder, out_of_memory.
  */
@@ -47,8 +54,9 @@ XR_HIDDEN enum xr_status xr__ocsp_find(const struct xr_vconf *vc,
  * ocsp_next_update_expired (nextUpdate before at), cert_revoked,
  * cert_status_unknown, ocsp_malformed.
  */
-XR_HIDDEN enum xr_status xr__ocsp_check_at(OCSP_RESPONSE *resp, X509 *subject,
-                                           int64_t at, long freshness_s,
+XR_HIDDEN enum xr_status xr__ocsp_check_at(const struct xr__ocsp_found *f,
+                                           X509 *subject, int64_t at,
+                                           long freshness_s,
                                            struct xr_error *err);
 
 #endif

@@ -3,6 +3,7 @@
  */
 #include <string.h>
 
+#include "acache.h"
 #include "tsp.h"
 #include "vutil.h"
 
@@ -11,22 +12,23 @@ void xr__tst_cleanup(struct xr__tst *t)
     if (!t)
         return;
     TS_TST_INFO_free(t->info);
-    PKCS7_free(t->p7);
+    if (t->p7_owned)
+        PKCS7_free(t->p7);
     memset(t, 0, sizeof(*t));
 }
 
-enum xr_status xr__tst_parse(const uint8_t *der, size_t len, struct xr__tst *t,
+enum xr_status xr__tst_parse(const uint8_t *der, size_t len,
+                             struct xr_asic_cache *cache, struct xr__tst *t,
                              struct xr_error *err)
 {
-    const unsigned char *p = der;
     const ASN1_GENERALIZEDTIME *gt;
 
     memset(t, 0, sizeof(*t));
     if (len == 0 || len > (size_t)INT32_MAX)
         return xr_error_set(err, XR_EPARSE, "timestamp_malformed", "",
                             "the time-stamp token is empty or too large");
-    t->p7 = d2i_PKCS7(NULL, &p, (long)len);
-    if (!t->p7 || p != der + len || !PKCS7_type_is_signed(t->p7)) {
+    t->p7 = xr__acache_p7(cache, der, len, &t->p7_owned);
+    if (!t->p7 || !PKCS7_type_is_signed(t->p7)) {
         ERR_clear_error();
         return xr_error_set(err, XR_EPARSE, "timestamp_malformed", "",
                             "the time-stamp token is not a signed CMS "

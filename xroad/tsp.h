@@ -17,9 +17,12 @@
 #include <openssl/x509.h>
 
 #include "internal.h"
+#include "xroad/asic.h"
 
 struct xr__tst {
-    PKCS7 *p7;         /* the token (ContentInfo), owned */
+    PKCS7 *p7; /* the token (ContentInfo): owned when p7_owned,
+                  else borrowed from the cache */
+    bool p7_owned;
     TS_TST_INFO *info; /* its TSTInfo, owned */
     int64_t gen_time;  /* Unix seconds */
     X509 *tsa;         /* the approved TSA certificate that signed it:
@@ -27,12 +30,13 @@ struct xr__tst {
 };
 
 /*
- * Parse a DER token. Errors: timestamp_malformed (not a signed
- * ContentInfo with a TSTInfo, unreadable genTime), out_of_memory.
- * Ownership: *out is caller storage; release with xr__tst_cleanup() (also
- * after a failure).
+ * Parse a DER token (through cache, which may be NULL). Errors:
+ * timestamp_malformed (not a signed ContentInfo with a TSTInfo, unreadable
+ * genTime), out_of_memory. Ownership: *out is caller storage; release with
+ * xr__tst_cleanup() (also after a failure).
  */
 XR_HIDDEN enum xr_status xr__tst_parse(const uint8_t *der, size_t len,
+                                       struct xr_asic_cache *cache,
                                        struct xr__tst *out,
                                        struct xr_error *err);
 

@@ -11,24 +11,31 @@
 
 #include "vutil.h"
 
+/* Base64 digit values; 64 marks white space, 65 anything else. */
+static const uint8_t b64_table[256] = {
+    65, 65, 65, 65, 65, 65, 65, 65, 65, 64, 64, 65, 65, 64, 65, 65, 65, 65, 65,
+    65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 64, 65, 65, 65, 65, 65,
+    65, 65, 65, 65, 65, 62, 65, 65, 65, 63, 52, 53, 54, 55, 56, 57, 58, 59, 60,
+    61, 65, 65, 65, 65, 65, 65, 65, 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+    11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 65, 65, 65, 65,
+    65, 65, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42,
+    43, 44, 45, 46, 47, 48, 49, 50, 51, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65,
+    65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65,
+    65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65,
+    65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65,
+    65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65,
+    65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65,
+    65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65, 65,
+    65, 65, 65, 65, 65, 65, 65, 65, 65};
+
 static int b64_value(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
+    return b64_table[c] < 64 ? b64_table[c] : -1;
 }
 
 static bool is_space(unsigned char c)
 {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+    return b64_table[c] == 64;
 }
 
 enum xr_status xr__b64_decode(const char *text, size_t len, uint8_t **out,
@@ -48,10 +55,20 @@ enum xr_status xr__b64_decode(const char *text, size_t len, uint8_t **out,
                             "out of memory decoding %s", what);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)text[i];
-        int v;
+        int v = b64_table[c];
 
-        if (is_space(c))
+        if (v == 64)
             continue;
+        if (v < 64 && pad == 0) {
+            acc = (acc << 6) | (uint32_t)v;
+            if (++nch % 4 == 0) {
+                buf[o++] = (uint8_t)(acc >> 16);
+                buf[o++] = (uint8_t)(acc >> 8);
+                buf[o++] = (uint8_t)acc;
+                acc = 0;
+            }
+            continue;
+        }
         if (c == '=') {
             pad++;
             if (pad > 2)
@@ -204,13 +221,32 @@ bool xr__digest(const EVP_MD *md, const uint8_t *data, size_t len, uint8_t *out,
     return EVP_Digest(data, len, out, out_len, md, NULL) == 1;
 }
 
+/*
+ * Seconds since the epoch of a UTC calendar time. timegm() takes the
+ * time-zone lock and reads the environment on every call; this is plain
+ * arithmetic (days from the civil date, proleptic Gregorian).
+ */
+static int64_t utc_seconds(int64_t y, int64_t mo, int64_t d, int64_t h,
+                           int64_t mi, int64_t s)
+{
+    int64_t era, yoe, doy, doe;
+
+    y -= mo <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return ((era * 146097 + doe - 719468) * 86400) + h * 3600 + mi * 60 + s;
+}
+
 bool xr__asn1_time_unix(const ASN1_TIME *t, int64_t *out)
 {
     struct tm tm;
 
     if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
         return false;
-    *out = (int64_t)timegm(&tm);
+    *out = utc_seconds((int64_t)tm.tm_year + 1900, (int64_t)tm.tm_mon + 1,
+                       tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     return true;
 }
 
@@ -232,12 +268,10 @@ static bool digits(const char **p, int n, int *v)
 
 bool xr__xsd_datetime(const char *s, int64_t *out)
 {
-    struct tm tm;
     int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
     const char *p = s;
     int64_t t;
 
-    memset(&tm, 0, sizeof(tm));
     if (!digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) ||
         *p++ != '-' || !digits(&p, 2, &d) || *p++ != 'T' ||
         !digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &mi) ||
@@ -263,13 +297,7 @@ bool xr__xsd_datetime(const char *s, int64_t *out)
     if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
         mi > 59 || sec > 60)
         return false;
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    t = (int64_t)timegm(&tm);
+    t = utc_seconds(y, mo, d, h, mi, sec);
     t -= (int64_t)sign * (oh * 3600 + om * 60);
     *out = t;
     return true;

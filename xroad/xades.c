@@ -9,6 +9,7 @@
 #include <libxml/parser.h>
 #include <libxml/valid.h>
 
+#include "acache.h"
 #include "vutil.h"
 #include "xades.h"
 
@@ -150,6 +151,7 @@ static enum xr_status read_refs(xmlNodePtr si, struct xr__xsig *x,
 }
 
 static enum xr_status read_key_info(xmlNodePtr sig, struct xr__xsig *x,
+                                    struct xr_asic_cache *cache,
                                     struct xr_error *err)
 {
     xmlNodePtr ki = child(sig, XR__NS_DS, "KeyInfo");
@@ -165,9 +167,8 @@ static enum xr_status read_key_info(xmlNodePtr sig, struct xr__xsig *x,
         xr__node_b64(xc, &der, &len, "the KeyInfo certificate", MALFORMED, err);
     if (rc != XR_OK)
         return rc;
-    x->cert = xr__cert_parse(der, len);
+    x->cert = xr__acache_x509(cache, der, len);
     free(der);
-    ERR_clear_error();
     if (!x->cert)
         return bad(err, "the KeyInfo certificate cannot be read");
     return XR_OK;
@@ -244,6 +245,7 @@ static enum xr_status read_time_stamp(xmlNodePtr usp, struct xr__xsig *x,
 }
 
 static enum xr_status read_cert_values(xmlNodePtr usp, struct xr__xsig *x,
+                                       struct xr_asic_cache *cache,
                                        struct xr_error *err)
 {
     xmlNodePtr cv = child(usp, XR__NS_XADES, "CertificateValues");
@@ -263,9 +265,8 @@ static enum xr_status read_cert_values(xmlNodePtr usp, struct xr__xsig *x,
                           MALFORMED, err);
         if (rc != XR_OK)
             return rc;
-        x->certs[x->ncerts] = xr__cert_parse(der, len);
+        x->certs[x->ncerts] = xr__acache_x509(cache, der, len);
         free(der);
-        ERR_clear_error();
         if (!x->certs[x->ncerts])
             return bad(err, "an encapsulated certificate cannot be read");
         id = xmlGetNoNsProp(c, xr__xc("Id"));
@@ -328,6 +329,7 @@ static enum xr_status read_cert_refs(xmlNodePtr usp, struct xr__xsig *x,
 }
 
 static enum xr_status read_ocsp(xmlNodePtr usp, struct xr__xsig *x,
+                                struct xr_asic_cache *cache,
                                 struct xr_error *err)
 {
     xmlNodePtr rv = child(usp, XR__NS_XADES, "RevocationValues");
@@ -338,7 +340,6 @@ static enum xr_status read_ocsp(xmlNodePtr usp, struct xr__xsig *x,
     for (xmlNodePtr c = xr__xml_first_elem(ov); c; c = xr__xml_next_elem(c)) {
         uint8_t *der = NULL;
         size_t len = 0;
-        const unsigned char *p;
         enum xr_status rc;
         if (!xr__xml_is(c, XR__NS_XADES, "EncapsulatedOCSPValue"))
             continue;
@@ -347,20 +348,22 @@ static enum xr_status read_ocsp(xmlNodePtr usp, struct xr__xsig *x,
         rc = xr__node_b64(c, &der, &len, "an OCSP response", MALFORMED, err);
         if (rc != XR_OK)
             return rc;
-        p = der;
-        x->ocsp[x->nocsp] = len <= (size_t)INT32_MAX
-                                ? d2i_OCSP_RESPONSE(NULL, &p, (long)len)
-                                : NULL;
-        free(der);
-        ERR_clear_error();
-        if (!x->ocsp[x->nocsp])
+        x->ocsp_der[x->nocsp] = der;
+        x->ocsp_der_len[x->nocsp] = len;
+        x->ocsp[x->nocsp] =
+            xr__acache_ocsp(cache, der, len, &x->ocsp_owned[x->nocsp]);
+        if (!x->ocsp[x->nocsp]) {
+            free(x->ocsp_der[x->nocsp]);
+            x->ocsp_der[x->nocsp] = NULL;
             return bad(err, "an OCSP response cannot be read");
+        }
         x->nocsp++;
     }
     return XR_OK;
 }
 
 static enum xr_status read_qualifying(xmlNodePtr sig, struct xr__xsig *x,
+                                      struct xr_asic_cache *cache,
                                       struct xr_error *err)
 {
     xmlNodePtr qp = NULL, usp, up;
@@ -402,14 +405,14 @@ static enum xr_status read_qualifying(xmlNodePtr sig, struct xr__xsig *x,
     if (!usp)
         return XR_OK;
     if ((rc = read_time_stamp(usp, x, err)) != XR_OK ||
-        (rc = read_cert_values(usp, x, err)) != XR_OK ||
+        (rc = read_cert_values(usp, x, cache, err)) != XR_OK ||
         (rc = read_cert_refs(usp, x, err)) != XR_OK)
         return rc;
-    return read_ocsp(usp, x, err);
+    return read_ocsp(usp, x, cache, err);
 }
 
-enum xr_status xr__xsig_read(xmlDocPtr doc, struct xr__xsig *x,
-                             struct xr_error *err)
+enum xr_status xr__xsig_read(xmlDocPtr doc, struct xr_asic_cache *cache,
+                             struct xr__xsig *x, struct xr_error *err)
 {
     xmlNodePtr si, sv;
     enum xr_status rc;
@@ -437,10 +440,10 @@ enum xr_status xr__xsig_read(xmlDocPtr doc, struct xr__xsig *x,
         return rc;
     if (x->sigval_len == 0)
         return bad(err, "empty SignatureValue");
-    rc = read_key_info(x->sig, x, err);
+    rc = read_key_info(x->sig, x, cache, err);
     if (rc != XR_OK)
         return rc;
-    return read_qualifying(x->sig, x, err);
+    return read_qualifying(x->sig, x, cache, err);
 }
 
 void xr__xsig_cleanup(struct xr__xsig *x)
@@ -452,8 +455,11 @@ void xr__xsig_cleanup(struct xr__xsig *x)
     free(x->ts_token);
     for (size_t i = 0; i < x->ncerts; i++)
         X509_free(x->certs[i]);
-    for (size_t i = 0; i < x->nocsp; i++)
-        OCSP_RESPONSE_free(x->ocsp[i]);
+    for (size_t i = 0; i < x->nocsp; i++) {
+        if (x->ocsp_owned[i])
+            OCSP_RESPONSE_free(x->ocsp[i]);
+        free(x->ocsp_der[i]);
+    }
     memset(x, 0, sizeof(*x));
 }
 

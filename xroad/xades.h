@@ -18,6 +18,7 @@
 #include <openssl/x509.h>
 
 #include "internal.h"
+#include "xroad/asic.h"
 
 #define XR__XSIG_MAX_REFS  64 /* ds:Reference elements */
 #define XR__XSIG_MAX_CERTS 16 /* CertificateValues */
@@ -60,7 +61,11 @@ struct xr__xsig {
     size_t ncertrefs;
     struct xr__xcertref certrefs[XR__XSIG_MAX_CERTS];
     size_t nocsp; /* RevocationValues/OCSPValues */
+    /* Owned when ocsp_owned[i], else borrowed from the cache. */
     OCSP_RESPONSE *ocsp[XR__XSIG_MAX_OCSP];
+    bool ocsp_owned[XR__XSIG_MAX_OCSP];
+    uint8_t *ocsp_der[XR__XSIG_MAX_OCSP]; /* their DER, owned */
+    size_t ocsp_der_len[XR__XSIG_MAX_OCSP];
 };
 
 /*
@@ -71,11 +76,15 @@ struct xr__xsig {
  * malformed_signature (no or several signatures, missing SignatureValue,
  * QualifyingProperties or SignedProperties, bad base64, unparsable
  * certificate or OCSP value, caps), out_of_memory.
+ * Certificates and OCSP responses are parsed through cache (may be
+ * NULL; see acache.h).
  * Ownership: *out is caller storage filled with owned objects (release
- * with xr__xsig_cleanup(), also after a failure); node pointers borrow
- * from doc, which must outlive *out.
+ * with xr__xsig_cleanup(), also after a failure; the cache must outlive
+ * it); node pointers borrow from doc, which must outlive *out.
  */
-XR_HIDDEN enum xr_status xr__xsig_read(xmlDocPtr doc, struct xr__xsig *out,
+XR_HIDDEN enum xr_status xr__xsig_read(xmlDocPtr doc,
+                                       struct xr_asic_cache *cache,
+                                       struct xr__xsig *out,
                                        struct xr_error *err);
 XR_HIDDEN void xr__xsig_cleanup(struct xr__xsig *x);
 

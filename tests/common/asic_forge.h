@@ -137,6 +137,8 @@ struct af_spec {
     const uint8_t *ts_data;     /* non-NULL: stamp these bytes instead */
     size_t ts_data_len;
     struct af_ocsp_opts ocsp; /* the signer's OCSP response */
+    const uint8_t *ocsp_der;  /* or this one, as made (shared by many) */
+    size_t ocsp_der_len;
     bool no_ocsp;
     bool deflate;          /* DEFLATE entries (as a security server does) */
     const char *extra_ref; /* an additional ds:Reference URI */

@@ -439,10 +439,14 @@ static int unsigned_props(struct sb *b, const struct af_trust *t,
     sb_add(b, "<xades:UnsignedProperties><xades:UnsignedSignatureProperties>");
     if (!s->no_ocsp) {
         const struct af_party *about = s->ocsp_for ? s->ocsp_for : s->signer;
-        if (af_ocsp(t, about->cert, t->ca.cert, &s->ocsp, &o, &ol) != 0)
-            return -1;
-        ob = b64(o, ol);
-        free(o);
+        if (s->ocsp_der) {
+            ob = b64(s->ocsp_der, s->ocsp_der_len);
+        } else {
+            if (af_ocsp(t, about->cert, t->ca.cert, &s->ocsp, &o, &ol) != 0)
+                return -1;
+            ob = b64(o, ol);
+            free(o);
+        }
         if (!ob)
             return -1;
         sb_addf(b,

@@ -65,7 +65,7 @@ static enum xr_status verify_sig(const struct af_spec *s,
     doc = xmlReadMemory(sg.signatures, (int)sg.signatures_len, NULL, NULL,
                         XML_PARSE_NONET);
     assert_non_null(doc);
-    XRT_ASSERT_OK(xr__xsig_read(doc, &x, err), *err);
+    XRT_ASSERT_OK(xr__xsig_read(doc, NULL, &x, err), *err);
     st = xr__dsig_verify(doc, x.sig, x.cert, fn, (void *)(uintptr_t)s, err);
     xr__xsig_cleanup(&x);
     xmlFreeDoc(doc);
