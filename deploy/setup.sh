@@ -14,7 +14,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 PKGS="build-essential cmake pkg-config openssl curl ca-certificates
 libxml2-dev libxmlsec1-dev libssl-dev libcurl4-openssl-dev libevent-dev
 libjansson-dev libzip-dev libinih-dev libsqlite3-dev libsystemd-dev
-libcmocka-dev clang-14 libclang-rt-14-dev clang-format-14 sqlite3"
+libcmocka-dev clang-14 libclang-rt-14-dev clang-format-14 sqlite3
+xmlsec1 unzip zlib1g-dev"
 
 deps_only=0
 asan=0

@@ -37,6 +37,7 @@ struct sim {
     struct sim_fault fault; /* current fault injection */
     struct sim_msglog *log;
     struct sim_vtj *vtj;
+    struct sim_asic *asic; /* signed message log, NULL without [asic] */
 };
 
 /* ---- replies ---- */
@@ -276,6 +277,8 @@ static int answer(struct sim *sim, struct sim_http_conn *conn,
     } else {
         sim_strlcpy(note, outcome, sizeof(note));
     }
+    if (f->kind == SIM_FAULT_NONE || f->kind == SIM_FAULT_LATENCY)
+        sim_asic_log(sim->asic, xreq, bytes, len);
     reply_logged(sim, conn, req, hdr->id, 200, bytes, len, &wire, note);
     rc = 0;
 out:
@@ -299,6 +302,8 @@ static void soap_handler(struct sim_http_conn *conn, struct sim_http_req *req,
     struct sim_fault f = sim->fault;
     bool provider_known = false;
 
+    if (sim_asic_http(sim->asic, &sim->conf, conn, req))
+        return;
     if (strcmp(req->method, "POST") != 0) {
         reply_fault(sim, conn, req, NULL, 200, "Client.InvalidHttpMethod",
                     "Must use POST request method instead of %s", req->method);
@@ -731,6 +736,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "vayla-sim: event_base_new failed\n");
         goto out;
     }
+    if (sim_asic_new(sim->base, &sim->conf, &sim->asic, err, sizeof(err)) !=
+        0) {
+        fprintf(stderr, "vayla-sim: [asic]: %s\n", err);
+        goto out;
+    }
     sim->https_port = sim->http_port = sim->control_port = -1;
     opts = (struct sim_http_opts){.max_body_bytes = sim->conf.max_body_bytes,
                                   .handler = soap_handler,
@@ -802,6 +812,7 @@ out:
     sim_http_server_free(sim->http);
     sim_http_server_free(sim->https);
     SSL_CTX_free(sim->ssl_ctx);
+    sim_asic_free(sim->asic);
     if (sim->base)
         event_base_free(sim->base);
     sim_vtj_free(sim->vtj);
