@@ -165,8 +165,7 @@ static void oom_walk(const uint8_t *c, size_t n, bool expect_valid)
     if (only || from) {
         struct xr_asic_result *r = NULL;
         struct xr_error err;
-        enum xr_status warm =
-            xr_asic_verify(T->vc, c, n, NULL, NULL, &r, &err);
+        enum xr_status warm = xr_asic_verify(T->vc, c, n, NULL, NULL, &r, &err);
         (void)warm;
         xr_asic_result_free(r);
     }
