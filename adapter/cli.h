@@ -50,5 +50,7 @@ int cli_meta(int argc, char **argv);
 
 /* cli_reconcile.c: `vayla audit reconcile` (argv[0] is "reconcile") */
 int cli_audit_reconcile(int argc, char **argv);
+/* cli_verify.c */
+int cli_asic_verify(int argc, char **argv);
 
 #endif

@@ -29,6 +29,9 @@
 #define DEV_ECHO              "FI-TEST/GOV/0245437-2/vayla-echo/echo/v1"
 #define DEV_ECHO_ADMIN        "FI-TEST/GOV/0245437-2/vayla-echo/echoAdmin/v1"
 #define DEV_SECURITY_SERVER   "SERVER:FI-TEST/MUN/0101263-6/vayla-sim"
+#define DEV_INSTANCE          "FI-TEST"
+#define DEV_CLIENT_MEMBER     "FI-TEST/MUN/0101263-6"
+#define DEV_PROVIDER_MEMBER   "FI-TEST/GOV/0245437-2"
 #define DEV_PATH_MAX          4096
 
 static void dev_usage(FILE *out)
@@ -220,6 +223,68 @@ out:
     return rc;
 }
 
+/* Write one key pair as DIR/asic/NAME.pem + NAME.key. */
+static int write_pair(const char *dir, const char *name,
+                      const struct adp_devcert *dc, struct xr_error *err)
+{
+    char cert[DEV_PATH_MAX], key[DEV_PATH_MAX];
+    int n = snprintf(cert, sizeof(cert), "%s/asic/%s.pem", dir, name);
+    int m = snprintf(key, sizeof(key), "%s/asic/%s.key", dir, name);
+
+    if (n < 0 || m < 0 || (size_t)n >= sizeof(cert) || (size_t)m >= sizeof(key))
+        return -1;
+    return adp_devcert_write(dc, cert, key, err) == XR_OK ? 0 : -1;
+}
+
+/*
+ * The simulator's signed message log (DIR/asic/): a signing CA with its
+ * OCSP responder and a time-stamping authority (what the simulator's
+ * /verificationconf names) and the signing keys of the demo client and
+ * the VTJ provider, with Finnish-profile certificates.
+ */
+static int make_asic_pki(const char *dir)
+{
+    struct adp_devcert ca = {0}, ocsp = {0}, tsa = {0}, cli = {0}, prov = {0};
+    char sub[DEV_PATH_MAX];
+    struct xr_error err;
+    int rc = -1;
+
+    xr_error_clear(&err);
+    if (join(sub, dir, "asic") != 0 ||
+        (mkdir(sub, 0700) != 0 && errno != EEXIST)) {
+        fprintf(stderr, "vayla dev init: cannot create %s/asic\n", dir);
+        return -1;
+    }
+    if (adp_devcert_make(ADP_DEVCERT_CA, "vayla dev signing CA", NULL, &ca,
+                         &err) != XR_OK ||
+        adp_devcert_make(ADP_DEVCERT_OCSP, "vayla dev OCSP", &ca, &ocsp,
+                         &err) != XR_OK ||
+        adp_devcert_make(ADP_DEVCERT_TSA, "vayla dev TSA", &ca, &tsa, &err) !=
+            XR_OK ||
+        adp_devcert_make(ADP_DEVCERT_SIGN, DEV_CLIENT_MEMBER, &ca, &cli,
+                         &err) != XR_OK ||
+        adp_devcert_make(ADP_DEVCERT_SIGN, DEV_PROVIDER_MEMBER, &ca, &prov,
+                         &err) != XR_OK)
+        goto out;
+    if (write_pair(dir, "ca", &ca, &err) ||
+        write_pair(dir, "ocsp", &ocsp, &err) ||
+        write_pair(dir, "tsa", &tsa, &err) ||
+        write_pair(dir, "sign-FI-TEST_MUN_0101263-6", &cli, &err) ||
+        write_pair(dir, "sign-FI-TEST_GOV_0245437-2", &prov, &err))
+        goto out;
+    rc = 0;
+out:
+    if (rc != 0)
+        fprintf(stderr, "vayla dev init: message-log PKI: %s\n",
+                err.msg[0] ? err.msg : "path too long");
+    adp_devcert_cleanup(&ca);
+    adp_devcert_cleanup(&ocsp);
+    adp_devcert_cleanup(&tsa);
+    adp_devcert_cleanup(&cli);
+    adp_devcert_cleanup(&prov);
+    return rc;
+}
+
 static int write_configs(const char *dir, long base, const char *client_fp,
                          const char *caller_fp, const char *token_hash)
 {
@@ -367,7 +432,16 @@ static int write_configs(const char *dir, long base, const char *client_fp,
         "\n"
         "[vtj]\n"
         "username = " DEV_VTJ_USER "\n"
-        "password_file = vtj-password\n",
+        "password_file = vtj-password\n"
+        "\n"
+        "; Signed message log: containers at GET /asic, trust material at\n"
+        "; GET /verificationconf (docs/simulator.md, docs/verify.md).\n"
+        "[asic]\n"
+        "pki = asic\n"
+        "instance = " DEV_INSTANCE "\n"
+        "timestamping = batch\n"
+        "batch_interval_ms = 1000\n"
+        "body_logging = true\n",
         base, base + 1, base + 2, client_fp);
     if (n < 0 || (size_t)n >= sizeof(text) ||
         write_text(dir, "sim.conf", 0600, text) != 0)
@@ -398,7 +472,8 @@ static int dev_init(const char *dir, long base, bool force)
                 strerror(errno));
         return ADP_EXIT_USAGE;
     }
-    if (make_certs(dir, client_fp, caller_fp, sizeof(client_fp)) != 0)
+    if (make_certs(dir, client_fp, caller_fp, sizeof(client_fp)) != 0 ||
+        make_asic_pki(dir) != 0)
         goto out;
     if (random_text(password, 32) != 0 || random_text(token, 64) != 0) {
         fprintf(stderr, "vayla dev init: no randomness\n");

@@ -65,6 +65,61 @@ static int set_serial(X509 *cert)
     return ok;
 }
 
+/* The subject: O + CN, or the Finnish signing profile for a member. */
+static int fill_name(X509_NAME *name, enum adp_devcert_kind kind,
+                     const char *cn)
+{
+    char inst[128], cls[128], code[128], org[160], sn[300];
+
+    if (kind != ADP_DEVCERT_SIGN)
+        return X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
+                                          (const unsigned char *)"vayla dev",
+                                          -1, -1, 0) &&
+               X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                                          (const unsigned char *)cn, -1, -1, 0);
+    /* INSTANCE/CLASS/CODE, three non-empty parts. */
+    {
+        const char *a = strchr(cn, '/');
+        const char *b = a ? strchr(a + 1, '/') : NULL;
+        if (!a || !b || strchr(b + 1, '/') || a == cn || b == a + 1 || !b[1] ||
+            (size_t)(a - cn) >= sizeof(inst) ||
+            (size_t)(b - a - 1) >= sizeof(cls) || strlen(b + 1) >= sizeof(code))
+            return 0;
+        memcpy(inst, cn, (size_t)(a - cn));
+        inst[a - cn] = '\0';
+        memcpy(cls, a + 1, (size_t)(b - a - 1));
+        cls[b - a - 1] = '\0';
+        memcpy(code, b + 1, strlen(b + 1) + 1);
+    }
+    snprintf(org, sizeof(org), "vayla dev %s", code);
+    snprintf(sn, sizeof(sn), "%s/ss1/%s", inst, cls);
+    return X509_NAME_add_entry_by_txt(name, "C", MBSTRING_UTF8,
+                                      (const unsigned char *)"FI", -1, -1, 0) &&
+           X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
+                                      (const unsigned char *)org, -1, -1, 0) &&
+           X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                                      (const unsigned char *)code, -1, -1, 0) &&
+           X509_NAME_add_entry_by_txt(name, "serialNumber", MBSTRING_UTF8,
+                                      (const unsigned char *)sn, -1, -1, 0);
+}
+
+/* Key usage and extended key usage of the message-log kinds. */
+static int signing_exts(X509 *cert, X509 *issuer, enum adp_devcert_kind kind)
+{
+    const char *ku = kind == ADP_DEVCERT_OCSP ? "critical,digitalSignature"
+                                              : "critical,nonRepudiation";
+
+    if (!add_ext(cert, issuer, NID_basic_constraints, "critical,CA:FALSE") ||
+        !add_ext(cert, issuer, NID_key_usage, ku))
+        return 0;
+    if (kind == ADP_DEVCERT_OCSP)
+        return add_ext(cert, issuer, NID_ext_key_usage, "OCSPSigning");
+    if (kind == ADP_DEVCERT_TSA)
+        return add_ext(cert, issuer, NID_ext_key_usage,
+                       "critical,timeStamping");
+    return 1;
+}
+
 enum xr_status adp_devcert_make(enum adp_devcert_kind kind, const char *cn,
                                 const struct adp_devcert *ca,
                                 struct adp_devcert *out, struct xr_error *err)
@@ -94,13 +149,8 @@ enum xr_status adp_devcert_make(enum adp_devcert_kind kind, const char *cn,
     }
     if (kind == ADP_DEVCERT_CA)
         days = CA_DAYS;
-    if (!X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
-                                    (const unsigned char *)"vayla dev", -1, -1,
-                                    0) ||
-        !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                                    (const unsigned char *)cn, -1, -1, 0) ||
-        !X509_set_version(out->cert, 2) || !set_serial(out->cert) ||
-        !X509_set_subject_name(out->cert, name) ||
+    if (!fill_name(name, kind, cn) || !X509_set_version(out->cert, 2) ||
+        !set_serial(out->cert) || !X509_set_subject_name(out->cert, name) ||
         !X509_set_issuer_name(out->cert,
                               ca ? X509_get_subject_name(ca->cert) : name) ||
         !X509_gmtime_adj(X509_getm_notBefore(out->cert), -3600L) ||
@@ -146,6 +196,14 @@ enum xr_status adp_devcert_make(enum adp_devcert_kind kind, const char *cn,
                      "critical,digitalSignature") ||
             !add_ext(out->cert, issuer, NID_ext_key_usage, "clientAuth")) {
             rc = ssl_fail(err, "client extensions");
+            goto out;
+        }
+        break;
+    case ADP_DEVCERT_SIGN:
+    case ADP_DEVCERT_OCSP:
+    case ADP_DEVCERT_TSA:
+        if (!signing_exts(out->cert, issuer, kind)) {
+            rc = ssl_fail(err, "message-log extensions");
             goto out;
         }
         break;

@@ -16,7 +16,14 @@
 enum adp_devcert_kind {
     ADP_DEVCERT_CA,     /* CA:TRUE, keyCertSign, 10 years */
     ADP_DEVCERT_SERVER, /* serverAuth, SAN IP:127.0.0.1, DNS:localhost */
-    ADP_DEVCERT_CLIENT  /* clientAuth */
+    ADP_DEVCERT_CLIENT, /* clientAuth */
+    /* For the simulator's signed message log (ASiC containers): */
+    ADP_DEVCERT_SIGN, /* X-Road signing certificate, nonRepudiation; cn is
+                         the member INSTANCE/CLASS/CODE and the subject
+                         follows the Finnish profile (C=FI, O, CN=code,
+                         serialNumber=INSTANCE/ss1/CLASS) */
+    ADP_DEVCERT_OCSP, /* OCSP responder: extendedKeyUsage OCSPSigning */
+    ADP_DEVCERT_TSA   /* time-stamping authority: critical timeStamping */
 };
 
 /* A key pair and its certificate. Both owned; see adp_devcert_cleanup(). */

@@ -28,6 +28,7 @@ static const struct command commands[] = {
     {"dev", cli_dev, "write a local test environment (vayla dev init DIR)"},
     {"meta", cli_meta,
      "X-Road's metaservices: list clients, methods, allowed methods, WSDL"},
+    {"verify", cli_asic_verify, "verify signed containers (ASiC-E) from /asic"},
 };
 
 static void usage(FILE *out)

@@ -15,7 +15,8 @@ PKGS="build-essential cmake pkg-config openssl curl ca-certificates
 libxml2-dev libxmlsec1-dev libssl-dev libcurl4-openssl-dev libevent-dev
 libjansson-dev libzip-dev zlib1g-dev libinih-dev libsqlite3-dev libsystemd-dev
 libcmocka-dev clang-14 libclang-rt-14-dev clang-format-14 sqlite3
-libxml2-utils python3-zeep python3-lxml"
+libxml2-utils python3-zeep python3-lxml
+xmlsec1 unzip"
 
 deps_only=0
 asan=0

@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "internal.h"
+#include "dsig.h"
 
 /*
  * Refuse every external entity, DTD or schema load libxml2 might attempt
@@ -46,11 +47,13 @@ enum xr_status xr_global_init(struct xr_error *err)
     /* This thread, and the default for threads created later. */
     xmlSetGenericErrorFunc(NULL, silent_generic_error);
     xmlThrDefSetGenericErrorFunc(NULL, silent_generic_error);
-    return XR_OK;
+    /* xmlsec for signed containers: locked down once (dsig.c). */
+    return xr__dsig_global_init(err);
 }
 
 void xr_global_cleanup(void)
 {
+    xr__dsig_global_shutdown();
     xmlCleanupParser();
 }
 

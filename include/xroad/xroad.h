@@ -17,6 +17,7 @@
 #include "xroad/mime.h"
 #include "xroad/response.h"
 #include "xroad/meta.h"
+#include "xroad/asic.h"
 
 #ifdef __cplusplus
 extern "C" {

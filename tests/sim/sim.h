@@ -88,6 +88,18 @@ struct sim_member {
     char subsystem_name[SIM_TEXT_MAX];
 };
 
+/*
+ * [asic]: the signed message log (sim_asic.c). Zeros: off (no pki),
+ * batch time-stamps every second, bodies logged.
+ */
+struct sim_asic_conf {
+    char pki_dir[SIM_PATH_MAX]; /* {ca,ocsp,tsa}.{pem,key}, sign-*.{pem,key} */
+    char instance[SIM_NAME_MAX];
+    bool single_ts;             /* timestamping = single (else batch) */
+    unsigned batch_interval_ms; /* 0 = 1000 */
+    bool no_body_logging;       /* body_logging = false */
+};
+
 struct sim_conf {
     char dir[SIM_PATH_MAX]; /* directory of the config file */
     char listen[64];        /* address of the SOAP listeners */
@@ -116,6 +128,7 @@ struct sim_conf {
     size_t opmon_keep;            /* records kept, oldest dropped */
     char vtj_username[SIM_NAME_MAX];
     char vtj_password[SIM_SECRET_MAX]; /* secret: never logged */
+    struct sim_asic_conf asic;
 };
 
 /*
@@ -666,6 +679,50 @@ size_t sim_opmon_count(const struct sim_opmon *m);
 int sim_opmon_answer(const struct sim_opmon *m, const struct sim_conf *conf,
                      const struct xr_header *hdr, xmlNodePtr wrapper,
                      xmlNodePtr body, struct sim_answer *a);
+
+/* ------------------------------------------------------------------ */
+/* Signed message log (sim_asic.c, sim_asic_http.c)                    */
+
+/*
+ * One [asic] key into conf->asic (relative paths against conf->dir).
+ * Returns 0, or -1 with the reason in why.
+ * Thread-safety: reentrant.
+ */
+int sim_asic_conf_set(struct sim_conf *conf, const char *key, const char *value,
+                      char *why, size_t size);
+
+struct sim_asic;
+
+/*
+ * Load the PKI named by conf->asic (a security server's signing keys, its
+ * CA's OCSP responder and a TSA) and start the batch time-stamp timer on
+ * base. *out stays NULL (and 0 is returned) when [asic] is not set.
+ * Ownership: *out is new (sim_asic_free, accepts NULL).
+ * Thread-safety: loop thread only.
+ */
+int sim_asic_new(struct event_base *base, const struct sim_conf *conf,
+                 struct sim_asic **out, char *errbuf, size_t errsize);
+void sim_asic_free(struct sim_asic *a);
+
+/*
+ * Log one completed exchange as a security server does: the request
+ * signed with the client member's key, the response with the provider's,
+ * each with an OCSP response, time-stamped at once (single) or with the
+ * next batch. With body logging off the logged messages have an empty
+ * body (the signatures stay those of the real messages).
+ * Ownership: everything is copied. Thread-safety: loop thread only.
+ */
+void sim_asic_log(struct sim_asic *a, struct xr_request *req,
+                  const uint8_t *resp, size_t resp_len);
+
+/*
+ * GET /asic and GET /verificationconf, as a security server's proxy
+ * answers them (xroad-protocol.md 12.2). Returns false when the request
+ * is not for these endpoints (the caller goes on with SOAP).
+ * Thread-safety: loop thread only.
+ */
+bool sim_asic_http(struct sim_asic *a, const struct sim_conf *conf,
+                   struct sim_http_conn *conn, const struct sim_http_req *req);
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */

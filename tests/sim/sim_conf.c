@@ -314,6 +314,12 @@ static int handler(void *user, const char *section, const char *key,
         return member_section(ctx, section, key, value);
     if (!strcmp(section, "vtj"))
         return vtj_section(ctx, key, value);
+    if (!strcmp(section, "asic")) {
+        char why[160];
+        if (sim_asic_conf_set(ctx->conf, key, value, why, sizeof(why)) != 0)
+            return fail(ctx, section, key, why);
+        return 1;
+    }
     return fail(ctx, section, key, "unknown section");
 }
 

@@ -50,6 +50,7 @@ struct sim {
         size_t soap_len;
         unsigned attachments;
     } cur;
+    struct sim_asic *asic; /* signed message log, NULL without [asic] */
 };
 
 /* ---- replies ---- */
@@ -455,6 +456,8 @@ static int answer(struct sim *sim, struct sim_http_conn *conn,
         reply_logged(sim, conn, req, hdr->id, status, NULL, bytes, len, &wire,
                      note, &res);
     }
+    if (f->kind == SIM_FAULT_NONE || f->kind == SIM_FAULT_LATENCY)
+        sim_asic_log(sim->asic, xreq, bytes, len);
     rc = 0;
 out:
     free(bytes);
@@ -608,6 +611,8 @@ static void soap_handler(struct sim_http_conn *conn, struct sim_http_req *req,
     enum handler h = H_VTJ;
 
     memset(&sim->cur, 0, sizeof(sim->cur));
+    if (sim_asic_http(sim->asic, &sim->conf, conn, req))
+        return;
     if (!strcmp(req->method, "GET") &&
         (!strcmp(req->target, "/listClients") ||
          !strncmp(req->target, "/listClients?", 13))) {
@@ -1033,6 +1038,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "vayla-sim: event_base_new failed\n");
         goto out;
     }
+    if (sim_asic_new(sim->base, &sim->conf, &sim->asic, err, sizeof(err)) !=
+        0) {
+        fprintf(stderr, "vayla-sim: [asic]: %s\n", err);
+        goto out;
+    }
     sim->https_port = sim->http_port = sim->control_port = -1;
     opts = (struct sim_http_opts){.max_body_bytes = sim->conf.max_body_bytes,
                                   .handler = soap_handler,
@@ -1104,6 +1114,7 @@ out:
     sim_http_server_free(sim->http);
     sim_http_server_free(sim->https);
     SSL_CTX_free(sim->ssl_ctx);
+    sim_asic_free(sim->asic);
     if (sim->base)
         event_base_free(sim->base);
     sim_vtj_free(sim->vtj);

@@ -42,10 +42,12 @@ static void net_acquire(void *ctx, struct adp_query *q)
 
 static enum xr_status net_exchange(void *ctx, struct adp_query *q,
                                    const struct adp_config_ss *ss,
-                                   const uint8_t *bytes, size_t len,
+                                   const struct adp_query_wire *wire,
                                    struct xr_error *err)
 {
     struct world *w = ctx;
+    const uint8_t *bytes = wire->bytes;
+    size_t len = wire->len;
 
     (void)q;
     (void)ss;
