@@ -654,20 +654,51 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     deadline_arm(cs);
 }
 
-/* The oldest connection that holds no request (IDLE first), other than
- * `except`, or NULL. */
+/*
+ * How many of the oldest IDLE and PENDING connections eviction looks at:
+ * enough to find the heaviest peer among them, bounded so that an
+ * admission costs O(1) whatever the budgets are.
+ */
+#define EVICT_SCAN 256
+
+/* The IDLE or PENDING connection in `list` (oldest first) that ranks
+ * highest, counting at most EVICT_SCAN entries; keeps *best. */
+static void evict_scan(struct conn *head, const struct conn *except,
+                       struct conn **best, unsigned *best_count)
+{
+    unsigned n = 0;
+
+    for (struct conn *c = head; c && n < EVICT_SCAN; c = c->next, n++) {
+        unsigned count = c->peer ? c->peer->count : 0;
+
+        if (c == except)
+            continue;
+        /* Strictly more: among equals the older (and IDLE before
+         * PENDING, scanned first) stays the choice. */
+        if (!*best || count > *best_count) {
+            *best = c;
+            *best_count = count;
+        }
+    }
+}
+
+/*
+ * The connection to give up for a newer one, other than `except`: one
+ * that holds no request, from the peer address with the most connections
+ * (so that a flood from a few addresses evicts its own connections, not
+ * a client that opened one), the oldest of that peer, IDLE before
+ * PENDING. On the UNIX socket (no peer address) the oldest IDLE, then the
+ * oldest PENDING. NULL when every connection serves a request.
+ */
 static struct conn *evictable(struct adp_conns *cs, enum adp_listener l,
                               const struct conn *except)
 {
-    for (struct conn *c = cs->idle[l].head; c; c = c->next) {
-        if (c != except)
-            return c;
-    }
-    for (struct conn *c = cs->pending[l].head; c; c = c->next) {
-        if (c != except)
-            return c;
-    }
-    return NULL;
+    struct conn *best = NULL;
+    unsigned best_count = 0;
+
+    evict_scan(cs->idle[l].head, except, &best, &best_count);
+    evict_scan(cs->pending[l].head, except, &best, &best_count);
+    return best;
 }
 
 /*
