@@ -15,7 +15,8 @@
 
 struct adp_chainwatch {
     struct adp_audit *a;
-    struct adp_chainwatch_opts o;
+    struct adp_chainwatch_opts o; /* o.file is file; o.key owned */
+    char *file;                   /* owned copy of the option */
     struct adp_audit_anchor last; /* the last checkpoint (seq 0: none) */
     int64_t last_ms;              /* monotonic time of it */
     size_t rows_since;            /* records committed since */
@@ -175,6 +176,13 @@ static enum xr_status startup_check(struct adp_chainwatch *cw,
     return XR_OK;
 }
 
+static void release(struct adp_chainwatch *cw)
+{
+    free(cw->file);
+    EVP_PKEY_free(cw->o.key);
+    free(cw);
+}
+
 enum xr_status adp_chainwatch_new(struct adp_audit *a,
                                   const struct adp_chainwatch_opts *o,
                                   struct adp_chainwatch **out,
@@ -189,15 +197,29 @@ enum xr_status adp_chainwatch_new(struct adp_audit *a,
                             "out of memory");
     cw->a = a;
     cw->o = *o;
+    /* Own copies: a reload frees the configuration the path came from,
+     * while checkpoints go on until the writer stops. */
+    cw->o.file = NULL;
+    cw->o.key = NULL;
+    if (o->file && !(cw->file = strdup(o->file))) {
+        rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "out of memory");
+        goto fail;
+    }
+    cw->o.file = cw->file;
+    if (o->key) {
+        EVP_PKEY_up_ref(o->key);
+        cw->o.key = o->key;
+    }
     atomic_init(&cw->ok, true);
     rc = startup_check(cw, err);
-    if (rc != XR_OK) {
-        free(cw);
-        return rc;
-    }
+    if (rc != XR_OK)
+        goto fail;
     checkpoint(cw);
     *out = cw;
     return XR_OK;
+fail:
+    release(cw);
+    return rc;
 }
 
 void adp_chainwatch_free(struct adp_chainwatch *cw)
@@ -205,5 +227,5 @@ void adp_chainwatch_free(struct adp_chainwatch *cw)
     if (!cw)
         return;
     checkpoint(cw);
-    free(cw);
+    release(cw);
 }

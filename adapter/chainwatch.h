@@ -5,10 +5,14 @@
  * have been verified; and at start-up, the chain checked against the last
  * checkpoint (or, without one, its newest records).
  *
- * What this adds to the hash chain: rows deleted or edited under a running
- * daemon are found at the next checkpoint (the store's readiness turns to
- * failing and an error is logged) instead of at the next `vayla audit
- * verify`; a store that was cut back or rewritten while the daemon was
+ * What this adds to the hash chain: rows written since the previous
+ * checkpoint that are deleted or edited under a running daemon are found
+ * at the next checkpoint (the store's readiness turns to failing and an
+ * error is logged) instead of at the next `vayla audit verify`; the cost
+ * of a checkpoint stays bounded by the rows since the previous one, so
+ * rows behind it are not re-read: a change there is found by `vayla audit
+ * verify` (the whole chain) and, when rewritten consistently, by
+ * `--anchors`. A store that was cut back or rewritten while the daemon was
  * down stops it from starting; and the checkpoints, kept off the host,
  * let `vayla audit verify --anchors` catch a consistent rewrite.
  *
@@ -46,8 +50,8 @@ struct adp_chainwatch;
  * last checkpoint of `file`, or its newest records do not verify: the
  * message says where; run `vayla audit verify`), XR_EPROTO
  * "audit_store_replaced" (the checkpoints name another chain), XR_EIO,
- * XR_ENOMEM. Ownership: *out new; a and o->key borrowed, they must
- * outlive it.
+ * XR_ENOMEM. Ownership: *out new; a borrowed, it must outlive it;
+ * o->file and o->key are copied (the key up-referenced).
  */
 XR_NODISCARD enum xr_status adp_chainwatch_new(
     struct adp_audit *a, const struct adp_chainwatch_opts *o,

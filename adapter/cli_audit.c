@@ -442,6 +442,17 @@ static int gather_anchors(struct adp_audit *a, const struct audit_opts *o,
         rc = fail(err.field[0] ? err.field : "verify", &err);
         goto out;
     }
+    if (o->anchors && ncp == 0 && head.seq > 0) {
+        /* Asked to check the store against its checkpoints and there are
+         * none: a cut or emptied checkpoint file must not pass as an
+         * anchored chain. */
+        printf("audit chain NOT ANCHORED: %s holds no checkpoint for a "
+               "store of %" PRIu64 " records (is it the daemon's "
+               "[audit] checkpoint_file?)\n",
+               o->anchors, head.seq);
+        rc = ADP_EXIT_INVALID;
+        goto out;
+    }
     *out = calloc(o->nanchor + ncp + 1, sizeof(**out));
     if (!*out) {
         fprintf(stderr, "vayla: audit verify: out of memory\n");

@@ -8,7 +8,9 @@
 #     without anchors still calls it intact (what the chain alone knows),
 #     verify with the checkpoints says BROKEN (exit 2);
 #   - vayla serve refuses to start on that store;
-#   - a checkpoint signed by another key is refused;
+#   - a checkpoint signed by another key is refused, an empty checkpoint
+#     file is "not anchored" (exit 2), and checkpoints go on reaching
+#     their file after a reload;
 #   - a row deleted under the running daemon: the next checkpoint round
 #     finds it, /readyz fails and the operational log says why.
 . "$(dirname "$0")/lib.sh"
@@ -19,10 +21,24 @@ it_conf audit checkpoint_every 2
 it_start_sim
 sv_start
 
-for h in 150380-903V 010101-123N 150380-903V; do
-    sv_post "$(sv_person "$h")" -H "$(sv_token)"
-    case $HCODE in 200 | 404) ;; *) it_fail "query $h: HTTP $HCODE $HBODY" ;; esac
+q_some() {
+    for h in "$@"; do
+        sv_post "$(sv_person "$h")" -H "$(sv_token)"
+        case $HCODE in 200 | 404) ;; *) it_fail "query $h: HTTP $HCODE $HBODY" ;; esac
+    done
+}
+q_some 150380-903V 010101-123N 150380-903V
+# A reload frees the configuration the checkpoint file's name came from;
+# the checkpoints after it must still reach the same file.
+kill -HUP "$SV_PID"
+i=0
+until grep -q "generation 2 active" "$IT_DIR/serve.err"; do
+    i=$((i + 1))
+    [ "$i" -gt 100 ] && { it_fail "reload not reported"; break; }
+    sleep 0.1
 done
+before=$(grep -c '^vayla-audit-checkpoint 1 ' "$ENV/audit-checkpoints.log")
+q_some 150380-903V 010101-123N
 sv_stop
 [ "$SV_RC" = 0 ] || it_fail "vayla serve exited $SV_RC"
 
@@ -32,6 +48,11 @@ if [ "$n" -ge 3 ] && ! grep -qv ' sig=' "$CPS"; then
     it_log "ok: $n signed checkpoints in audit-checkpoints.log"
 else
     it_fail "checkpoints: $n lines; file: $(head -c 600 "$CPS" 2>/dev/null)"
+fi
+if [ "$n" -gt "$before" ]; then
+    it_log "ok: checkpoints after a reload still go to the file ($before, then $n)"
+else
+    it_fail "no checkpoint in the file after the reload ($before, then $n)"
 fi
 head=$(sqlite3 "$ENV/audit.db" "SELECT head_seq FROM chain_state")
 last=$(tail -n 1 "$CPS" | sed -n 's/.* seq=\([0-9]*\) .*/\1/p')
@@ -59,6 +80,11 @@ openssl genpkey -algorithm ed25519 -out "$IT_DIR/other.key" 2>/dev/null
 openssl pkey -in "$IT_DIR/other.key" -pubout -out "$IT_DIR/other.pub" 2>/dev/null
 verify_rc "checkpoints against another key are refused" 1 "signature" \
     --anchors "$CPS" --anchor-key "$IT_DIR/other.pub"
+
+# An emptied checkpoint file anchors nothing: it must not pass as one.
+: >"$IT_DIR/empty.log"
+verify_rc "an empty checkpoint file is not an anchored chain" 2 "NOT ANCHORED" \
+    --anchors "$IT_DIR/empty.log" --anchor-key "$ENV/checkpoint.pub"
 
 cp "$ENV/audit.db" "$IT_DIR/audit.db.orig"
 
