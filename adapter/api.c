@@ -427,6 +427,7 @@ static int authenticate(struct adp_req *r)
 {
     const struct adp_config *cfg = r->gen->cfg;
     const char *auth;
+    bool token_given = false;
     X509 *cert = peer_cert(r->http);
 
     if (cert) {
@@ -440,9 +441,18 @@ static int authenticate(struct adp_req *r)
             const char *t = auth + 7;
             while (*t == ' ')
                 t++;
+            token_given = true;
             r->caller =
                 adp_caller_by_token(cfg->callers, cfg->ncallers, t, strlen(t));
         }
+    }
+    if (!r->caller && token_given) {
+        /* A wrong token is refused even where the peer's uid would do:
+         * a client that sends one means to be that caller, and falling
+         * back would hide its misconfiguration (or a guess). */
+        adp__api_reject(r, ADP_REJECT_UNAUTHENTICATED, 401, "unauthenticated",
+                        "the bearer token matches no caller");
+        return -1;
     }
     if (!r->caller && r->conn.listener == ADP_LISTENER_UNIX &&
         r->conn.has_peer_cred)

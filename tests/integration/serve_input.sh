@@ -111,6 +111,16 @@ out=$(curl -sS --max-time 10 --unix-socket "$ENV/vayla.sock" \
 [ "$(printf '%s' "$out" | tail -n 1)" = 200 ] &&
     it_log "ok: UNIX socket, plain HTTP, known by uid" ||
     it_fail "UNIX socket by uid: $out"
+# A wrong token is refused, even from a uid that would be let in.
+out=$(curl -sS --max-time 10 --unix-socket "$ENV/vayla.sock" \
+    -H "Authorization: Bearer not-$TOKEN" -H 'Content-Type: application/json' \
+    -d "$BODY" -w '\n%{http_code}' http://localhost/v1/vtj/person)
+if [ "$(printf '%s' "$out" | tail -n 1)" = 401 ] &&
+    printf '%s' "$out" | grep -q 'bearer token matches no caller'; then
+    it_log "ok: UNIX socket, known uid but a wrong token: 401"
+else
+    it_fail "UNIX socket, wrong token: $out"
+fi
 out=$($RAW unix "$ENV/vayla.sock" "${HEAD}Content-Length: +$LEN\\r\\n\\r\\n$BODY")
 printf '%s' "$out" | head -n 1 | grep -q ' 400 ' &&
     it_log "ok: UNIX socket framing is strict too" ||
