@@ -139,6 +139,7 @@ static void req_free(struct adp_req *r)
     if (!r)
         return;
     adp_query_free(r->query);
+    adp__api_services_free(r->services);
     vtj_call_free(r->vtj);
     soap_call_free(r->soap);
     xr_mime_free(r->mime);

@@ -5,8 +5,9 @@
  *   api.c         routing, caller authentication, replies and their
  *                 accounting, the verdict table, readiness, metrics
  *   api_person.c  POST /v1/vtj/person: the VTJ face of the pipeline
- *   api_soap.c    POST /v1/xroad/soap/{service}: the generic SOAP face,
- *                 and GET /v1/xroad/services
+ *   api_soap.c    POST /v1/xroad/soap/{service}: the generic SOAP face
+ *   api_services.c GET /v1/xroad/services: the caller's services, checked
+ *                 with allowedMethods
  *
  * One `struct adp_req` per API request owns everything allocated for it
  * and is freed in exactly one place, adp__api_reply_send(), right after
@@ -104,6 +105,7 @@ struct adp_req {
     struct xr_mime *mime;   /* its multipart body (borrows the input) */
     struct xr_id service;   /* its service */
     struct adp_query *query;
+    struct services_check *services;   /* GET /v1/xroad/services */
     const struct adp_verdict *verdict; /* get0 from query, once done */
     /* The answer under construction: a JSON body, or raw bytes. */
     int status;
@@ -187,7 +189,15 @@ void adp__api_person(struct adp_req *r);
 /* POST /v1/xroad/soap/{id}: `id` is the path after the prefix. */
 void adp__api_soap(struct adp_req *r, const char *id);
 
+/* ---- api_services.c ------------------------------------------------------
+ */
+
+struct services_check;
+
 /* GET /v1/xroad/services. */
 void adp__api_services(struct adp_req *r);
+
+/* Accepts NULL. */
+void adp__api_services_free(struct services_check *s);
 
 #endif

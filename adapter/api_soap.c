@@ -9,8 +9,6 @@
  * optional audit subject in X-Vayla-Subject. The answer is the wrapper
  * (with its attachments) as XML or as JSON, by Accept; failures are the
  * same error objects as elsewhere, in the format asked for.
- *
- * And GET /v1/xroad/services: what the caller may call here.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -396,39 +394,4 @@ void adp__api_soap(struct adp_req *r, const char *id)
         return;
     }
     adp_query_start(r->query); /* may answer (and free r) at once */
-}
-
-/* ---- GET /v1/xroad/services ---------------------------------------------
- */
-
-void adp__api_services(struct adp_req *r)
-{
-    json_t *body, *list;
-    char text[XR_ID_TEXT_MAX];
-
-    if (!adp__api_admit(r, ADP_OP_XROAD_SOAP))
-        return;
-    body = json_object();
-    list = json_array();
-    if (!body || !list) {
-        json_decref(body);
-        json_decref(list);
-        adp__api_reply_error(r, 503, "out_of_memory", "out of memory",
-                             AO_REJECTED);
-        return;
-    }
-    for (size_t i = 0; i < r->caller->nservices; i++) {
-        const struct xr_id *s = &r->caller->services[i];
-        json_t *o = json_object();
-        (void)xr_id_format(s, false, text, sizeof(text));
-        json_object_set_new(o, "service", json_string(text));
-        json_object_set_new(o, "path",
-                            json_sprintf(API_SOAP_PREFIX "%s", text));
-        json_array_append_new(list, o);
-    }
-    json_object_set_new(body, "services", list);
-    r->body = body;
-    r->status = 200;
-    r->outcome = AO_OK;
-    adp__api_reply_send(r);
 }
