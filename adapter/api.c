@@ -852,6 +852,11 @@ void adp_api_handle(struct evhttp_request *http, void *arg)
             adp__api_soap(r, path + strlen(API_SOAP_PREFIX));
         return;
     }
+    if (!strncmp(path, API_PROVE_PREFIX, strlen(API_PROVE_PREFIX))) {
+        if (query_admitted(r, cmd, true, ADP_ROUTE_AUDIT_PROVE, path))
+            adp__api_prove(r, path + strlen(API_PROVE_PREFIX));
+        return;
+    }
     if (!strcmp(path, API_SERVICES_PATH)) {
         if (query_admitted(r, cmd, true, ADP_ROUTE_XROAD_SERVICES, path))
             adp__api_services(r);

@@ -281,7 +281,7 @@ static int check_fetch_opts(const struct asic_opts *o)
 static int run_fetch(struct adp_cli_run *r, const struct asic_opts *o,
                      bool conf)
 {
-    struct adp_fetch f = {r->base, r->up, &r->cfg->ss};
+    struct adp_fetch f = {r->base, r->up, &r->cfg->ss, 0};
     struct adp_fetch_result fr;
     struct adp_asic_query q = o->q;
     char path[4 * XR_TEXT_MAX + 4 * 3 * (XR_ID_PART_MAX + 1) + 128];

@@ -220,29 +220,28 @@ static int prove_all(const struct adp_prove_env *env,
 static int with_run(struct adp_cli_run *r, const struct prove_opts *o,
                     char **argv, int argc)
 {
-    struct adp_audit_options ao = {.read_only = true};
     struct adp_prove_env env;
-    struct adp_fetch_result fr;
-    struct xr_vconf *vc = NULL;
     struct ids l = {NULL, 0, 0, false, false};
+    enum adp_fetch_status fst;
     struct xr_error err;
+    char msg[ADP_FETCH_MSG_MAX + 64];
     int rc = ADP_EXIT_USAGE;
 
     memset(&env, 0, sizeof(env));
-    env.fetch = (struct adp_fetch){r->base, r->up, &r->cfg->ss};
+    env.fetch = (struct adp_fetch){r->base, r->up, &r->cfg->ss, 0};
     env.cfg = r->cfg;
-    if (!r->cfg->audit.path) {
-        fprintf(stderr, "vayla: audit prove: [audit] path is not set\n");
-        return ADP_EXIT_USAGE;
-    }
-    if (adp_audit_open(r->cfg->audit.path, &ao, &env.audit, &err) != XR_OK) {
-        adp_cli_error_line("audit prove: audit store", &err);
-        return ADP_EXIT_USAGE;
+    if (adp_prove_env_open(&env, o->conf, &fst, msg, sizeof(msg)) !=
+        ADP_PROVE_OPEN_OK) {
+        fprintf(stderr, "vayla: audit prove: %s\n", msg);
+        goto out;
     }
     if (o->range.has_from) {
         if (adp_audit_search(env.audit, &o->range, collect, &l, &err) !=
                 XR_OK ||
             l.oom) {
+            if (l.oom)
+                xr_error_set(&err, XR_ENOMEM, "out_of_memory", "",
+                             "out of memory");
             adp_cli_error_line("audit prove: audit store", &err);
             goto out;
         }
@@ -252,21 +251,10 @@ static int with_run(struct adp_cli_run *r, const struct prove_opts *o,
                     "of the range are proven\n",
                     PROVE_RANGE_MAX);
     }
-    if (o->conf ? !adp_vconf_load_path(o->conf, &vc)
-                : !adp_vconf_fetch(&env.fetch, &vc, &fr)) {
-        if (!o->conf)
-            fprintf(stderr, "vayla: audit prove: %s\n", fr.msg);
-        goto out;
-    }
-    env.vc = vc;
-    if (xr_asic_cache_new(&env.cache, &err) != XR_OK)
-        env.cache = NULL; /* every container checked in full: still right */
     rc = o->range.has_from ? prove_all(&env, o, l.v, l.n)
                            : prove_all(&env, o, argv, (size_t)argc);
 out:
-    xr_asic_cache_free(env.cache);
-    xr_vconf_free(vc);
-    adp_audit_close(env.audit);
+    adp_prove_env_close(&env);
     for (size_t i = 0; i < l.n; i++)
         free(l.v[i]);
     free(l.v);

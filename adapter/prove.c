@@ -160,6 +160,7 @@ bool adp_fetch_get(const struct adp_fetch *f, const char *path, size_t max,
     rq.get = true;
     rq.path = path;
     rq.max_response_bytes = max;
+    rq.timeout_ms_max = f->timeout_ms_max;
     out->st = ADP_FETCH_UNREACHABLE;
     if (adp_upstream_exchange(f->up, f->ss, &rq, on_get, &w, &x, &err) !=
         XR_OK) {
@@ -291,6 +292,51 @@ bool adp_vconf_fetch(const struct adp_fetch *f, struct xr_vconf **vc,
 }
 
 /* ---- one query ---- */
+
+enum adp_prove_open adp_prove_env_open(struct adp_prove_env *env,
+                                       const char *conf_path,
+                                       enum adp_fetch_status *fetch, char *msg,
+                                       size_t size)
+{
+    struct adp_audit_options ao = {.read_only = true};
+    struct adp_fetch_result fr;
+    struct xr_error err;
+
+    *fetch = ADP_FETCH_OK;
+    msg[0] = '\0';
+    if (!env->cfg->audit.path) {
+        snprintf(msg, size, "[audit] path is not set");
+        return ADP_PROVE_OPEN_AUDIT;
+    }
+    if (adp_audit_open(env->cfg->audit.path, &ao, &env->audit, &err) != XR_OK) {
+        snprintf(msg, size, "audit store: %s", err.msg);
+        return ADP_PROVE_OPEN_AUDIT;
+    }
+    if (conf_path && !adp_vconf_load_path(conf_path, &env->vc)) {
+        snprintf(msg, size, "verification configuration %s", conf_path);
+        return ADP_PROVE_OPEN_VCONF;
+    }
+    if (!conf_path && !adp_vconf_fetch(&env->fetch, &env->vc, &fr)) {
+        *fetch = fr.st;
+        snprintf(msg, size, "%s", fr.msg);
+        return fr.st == ADP_FETCH_OK ? ADP_PROVE_OPEN_VCONF
+                                     : ADP_PROVE_OPEN_FETCH;
+    }
+    /* Without a cache every container is checked in full: still right. */
+    if (xr_asic_cache_new(&env->cache, &err) != XR_OK)
+        env->cache = NULL;
+    return ADP_PROVE_OPEN_OK;
+}
+
+void adp_prove_env_close(struct adp_prove_env *env)
+{
+    xr_asic_cache_free(env->cache);
+    xr_vconf_free(env->vc);
+    adp_audit_close(env->audit);
+    env->cache = NULL;
+    env->vc = NULL;
+    env->audit = NULL;
+}
 
 /* The latest intent with this id and its outcome, copied. */
 struct record {

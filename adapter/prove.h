@@ -44,6 +44,7 @@ struct adp_fetch {
     struct event_base *base;
     struct adp_upstream *up;
     const struct adp_config_ss *ss;
+    long timeout_ms_max; /* > 0: each download ends by then */
 };
 
 enum adp_fetch_status {
@@ -166,10 +167,30 @@ void adp_prove_judge(const struct adp_prove_input *in,
 struct adp_prove_env {
     struct adp_fetch fetch;
     const struct adp_config *cfg; /* [xroad] client, API callers' clients */
-    struct adp_audit *audit;      /* read */
-    const struct xr_vconf *vc;
-    struct xr_asic_cache *cache; /* may be NULL */
+    struct adp_audit *audit;      /* owned, read-only */
+    struct xr_vconf *vc;          /* owned */
+    struct xr_asic_cache *cache;  /* owned; may be NULL */
 };
+
+/* Why adp_prove_env_open() failed. */
+enum adp_prove_open {
+    ADP_PROVE_OPEN_OK,
+    ADP_PROVE_OPEN_AUDIT, /* the audit store (unset or unreadable) */
+    ADP_PROVE_OPEN_VCONF, /* the verification configuration */
+    ADP_PROVE_OPEN_FETCH  /* its download: *fetch says why */
+};
+
+/*
+ * Set env up (env->fetch and env->cfg set by the caller): the audit store
+ * read-only, the verification configuration from conf_path (NULL:
+ * downloaded from the security server) and a cache. msg says why not.
+ * Close it in every case.
+ */
+enum adp_prove_open adp_prove_env_open(struct adp_prove_env *env,
+                                       const char *conf_path,
+                                       enum adp_fetch_status *fetch, char *msg,
+                                       size_t size);
+void adp_prove_env_close(struct adp_prove_env *env);
 
 /*
  * Prove one audited query. Returns false only when the audit store

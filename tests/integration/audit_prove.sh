@@ -98,7 +98,42 @@ UPDATE records SET request_sha512 = zeroblob(64) WHERE kind = 'intent' AND messa
     it_fail "tamper the copy"
 prove "tampered response digest" 2 "$id1: NOT PROVEN response_differs" \
     "$id2: NOT PROVEN request_differs" -- -c "$ENV/t.conf" "$id1" "$id2"
+
+# The daemon: a query, then GET /v1/audit/prove/{id} without and with
+# `allow = audit`, and 502 once the security server is gone.
+prove_api() { # ID: sets HCODE, HBODY
+    local out
+    out=$(curl -sS --max-time 60 --cacert "$ENV/ca.pem" -H "$(sv_token)" \
+        -w '\n%{http_code}' "$API/v1/audit/prove/$1" 2>"$IT_DIR/curl.err")
+    HCODE=$(printf '%s' "$out" | tail -n 1)
+    HBODY=$(printf '%s' "$out" | sed '$d')
+}
+sv_start
+sv_post "$(sv_person 150380-903V)" -H "$(sv_token)"
+sv_expect "daemon query" 200
+id5=$(sv_message_id)
+prove_api "$id5"
+sv_expect "API without allow = audit" 403 '"code":"forbidden"'
+sv_stop
+sed -i 's/^allow = vtj_person, xroad_soap$/&, audit/' "$ENV/vayla.conf"
+sv_start
+prove_api "$id5"
+sv_expect "API proven" 200 '"verdict":"proven"' "\"message_id\":\"$id5\"" \
+    '"proven":true'
+prove_api "$id1"
+sv_expect "API proves a CLI query" 200 '"verdict":"proven"'
+prove_api no-such-id
+sv_expect "API not in audit" 404 '"code":"not_in_audit"'
+prove "the daemon's query by the CLI" 0 "$id5: proven" -- -c "$C" "$id5"
+curl -sS --max-time 20 --cacert "$ENV/ca.pem" -H "$(sv_token)" \
+    -o "$IT_DIR/metrics" "$API/metrics"
+grep -q 'route="audit_prove",status="200"' "$IT_DIR/metrics" ||
+    it_fail "no audit_prove metrics"
 it_stop_sim
+prove_api "$id5"
+sv_expect "API, security server gone" 502 \
+    '"code":"security_server_unreachable"'
+sv_stop
 
 # Bodies not logged: the signed messages are not the audited ones.
 it_asic_conf body_logging false
