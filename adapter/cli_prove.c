@@ -145,11 +145,8 @@ static void print_one(bool json, const char *id,
 {
     if (json) {
         json_t *o = adp_prove_json(id, r);
-        size_t len;
-        char *line = o ? adp_json_dump_line(o, &len) : NULL;
-        if (line)
-            fputs(line, stdout);
-        free(line);
+        if (o)
+            (void)adp_json_print(o);
         json_decref(o);
         return;
     }
@@ -181,11 +178,8 @@ static void print_summary(bool json, const size_t *count, size_t total)
         json_t *s = json_pack("{s:I, s:o}", "queries", (json_int_t)total,
                               "verdicts", o);
         json_t *w = s ? json_pack("{s:o}", "summary", s) : NULL;
-        size_t len;
-        char *line = w ? adp_json_dump_line(w, &len) : NULL;
-        if (line)
-            fputs(line, stdout);
-        free(line);
+        if (w)
+            (void)adp_json_print(w);
         json_decref(w);
         return;
     }
