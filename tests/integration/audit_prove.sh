@@ -75,6 +75,15 @@ rc=$?
 "$VAYLA" asic fetch -c "$C" --query-id "$id1" --unique -o "$IT_DIR/x" \
     2>"$IT_DIR/e"
 [ $? = 1 ] || it_fail "--unique alone is a usage error"
+# Without the client certificate the security server refuses (401).
+grep -v '^client_\(cert\|key\) = ' "$C" >"$ENV/nocert.conf"
+"$VAYLA" asic fetch -c "$ENV/nocert.conf" --query-id "$id1" -o "$IT_DIR/x" \
+    2>"$IT_DIR/e"
+rc=$?
+[ "$rc" = 5 ] && grep -q "not allowed (HTTP 401" "$IT_DIR/e" ||
+    it_fail "fetch without client certificate: exit $rc $(cat "$IT_DIR/e")"
+prove "not allowed: fetch_failed" 2 '"code":"not_allowed"' -- \
+    -c "$ENV/nocert.conf" --conf "$IT_DIR/vc" --json "$id1"
 it_log "ok: asic fetch and asic conf"
 
 # Proven, with the configuration downloaded and given.
