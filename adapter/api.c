@@ -921,6 +921,7 @@ void adp_api_free(struct adp_api *api)
     if (!api)
         return;
     adp_xfer_free(api->probe.xfer);
+    adp__api_prove_orphan_all(api);
     if (api->sink_ready)
         adp_auditq_sink_cleanup(&api->sink);
     free(api);

@@ -75,6 +75,7 @@ struct adp_api {
     struct adp__api_probe probe;
     struct adp_req *probe_waiters; /* /readyz requests on the probe */
     unsigned proving;              /* GET /v1/audit/prove threads running */
+    struct prove_job *proofs;      /* their jobs (api_prove.c) */
 };
 
 enum adp__api_kind {
@@ -83,6 +84,7 @@ enum adp__api_kind {
     RK_READYZ
 };
 
+struct prove_job;
 struct soap_call;
 struct vtj_call;
 struct xr_mime;
@@ -210,5 +212,8 @@ void adp__api_services_free(struct services_check *s);
 
 /* GET /v1/audit/prove/{id}: `seg` is the path after the prefix. */
 void adp__api_prove(struct adp_req *r, const char *seg);
+
+/* The worker stops: running proofs free themselves when they end. */
+void adp__api_prove_orphan_all(struct adp_api *api);
 
 #endif

@@ -13,6 +13,12 @@
  * deadline on each download), and the answer comes back to this loop
  * through an event made active from the thread. At most API_PROVE_MAX
  * proofs run per worker; more are refused with 503 and Retry-After.
+ *
+ * A job holds its own reference to the configuration generation. When
+ * the worker stops with a proof still running (the drain deadline), the
+ * API orphans its jobs (adp__api_prove_orphan_all): the event is freed
+ * before the loop is, and the thread frees an orphaned job itself
+ * instead of reporting to a loop that is gone.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -30,8 +36,12 @@
 
 struct prove_job {
     struct adp_req *r;
-    const struct adp_config *cfg; /* r->gen's: lives while r does */
+    struct adp_gen *gen;    /* own reference: the thread reads gen->cfg */
+    struct prove_job *next; /* api->proofs, loop thread only */
+    pthread_mutex_t mu;     /* guards done, orphan, finished */
     struct event *done;
+    bool orphan;   /* the worker stopped: the thread frees the job */
+    bool finished; /* the thread made `done` active */
     char id[ADP_PROVE_ID_MAX];
     /* Written by the thread, read on the loop after `done`. */
     enum adp_prove_open open;
@@ -41,6 +51,15 @@ struct prove_job {
     struct adp_prove_result res;
 };
 
+static void job_free(struct prove_job *j)
+{
+    if (j->done)
+        event_free(j->done);
+    adp_gen_unref(j->gen);
+    pthread_mutex_destroy(&j->mu);
+    free(j);
+}
+
 static void run_proof(struct prove_job *j, struct event_base *base,
                       struct adp_upstream *up)
 {
@@ -48,8 +67,9 @@ static void run_proof(struct prove_job *j, struct event_base *base,
     struct xr_error err;
 
     memset(&env, 0, sizeof(env));
-    env.fetch = (struct adp_fetch){base, up, &j->cfg->ss, API_PROVE_TIMEOUT_MS};
-    env.cfg = j->cfg;
+    env.fetch =
+        (struct adp_fetch){base, up, &j->gen->cfg->ss, API_PROVE_TIMEOUT_MS};
+    env.cfg = j->gen->cfg;
     j->open = adp_prove_env_open(&env, NULL, &j->fetch, j->msg, sizeof(j->msg));
     if (j->open == ADP_PROVE_OPEN_OK &&
         !adp_prove_one(&env, j->id, &j->res, &err)) {
@@ -76,7 +96,15 @@ static void *prove_thread(void *arg)
     adp_upstream_free(up);
     if (base)
         event_base_free(base);
-    event_active(j->done, EV_READ, 0); /* the loop takes over j */
+    pthread_mutex_lock(&j->mu);
+    if (!j->orphan) {
+        j->finished = true;
+        event_active(j->done, EV_READ, 0); /* the loop takes over j */
+        pthread_mutex_unlock(&j->mu);
+        return NULL;
+    }
+    pthread_mutex_unlock(&j->mu);
+    job_free(j);
     return NULL;
 }
 
@@ -110,10 +138,35 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    j->r->api->proving--;
+    struct adp_api *api = j->r->api;
+    struct prove_job **p = &api->proofs;
+
+    while (*p && *p != j)
+        p = &(*p)->next;
+    if (*p)
+        *p = j->next;
+    api->proving--;
     answer(j);
-    event_free(j->done);
-    free(j);
+    job_free(j);
+}
+
+void adp__api_prove_orphan_all(struct adp_api *api)
+{
+    struct prove_job *j, *next;
+
+    for (j = api->proofs; j; j = next) {
+        bool finished;
+        next = j->next;
+        pthread_mutex_lock(&j->mu);
+        j->orphan = true;
+        finished = j->finished;
+        event_free(j->done); /* before the loop is freed */
+        j->done = NULL;
+        pthread_mutex_unlock(&j->mu);
+        if (finished)
+            job_free(j); /* the thread has let go of it */
+    }
+    api->proofs = NULL;
 }
 
 /* The {message_id} segment, percent-decoded; false when unusable. */
@@ -165,7 +218,8 @@ void adp__api_prove(struct adp_req *r, const char *seg)
         return;
     }
     j->r = r;
-    j->cfg = r->gen->cfg;
+    j->gen = adp_gen_ref(r->gen);
+    pthread_mutex_init(&j->mu, NULL);
     j->done = event_new(api->host.base, -1, 0, on_done, j);
     started = j->done && pthread_attr_init(&attr) == 0;
     if (started) {
@@ -174,12 +228,12 @@ void adp__api_prove(struct adp_req *r, const char *seg)
         pthread_attr_destroy(&attr);
     }
     if (!started) {
-        if (j->done)
-            event_free(j->done);
-        free(j);
+        job_free(j);
         adp__api_reply_error(r, 503, "out_of_memory", "cannot start the proof",
                              AO_REJECTED);
         return;
     }
+    j->next = api->proofs;
+    api->proofs = j;
     api->proving++;
 }
