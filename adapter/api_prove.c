@@ -141,6 +141,11 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
     struct adp_api *api = j->r->api;
     struct prove_job **p = &api->proofs;
 
+    /* The thread made `done` active holding mu: once mu is ours, it has
+     * let go of the job for good. */
+    pthread_mutex_lock(&j->mu);
+    pthread_mutex_unlock(&j->mu);
+
     while (*p && *p != j)
         p = &(*p)->next;
     if (*p)

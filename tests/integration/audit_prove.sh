@@ -138,6 +138,8 @@ curl -sS --max-time 20 --cacert "$ENV/ca.pem" -H "$(sv_token)" \
     -o "$IT_DIR/metrics" "$API/metrics"
 grep -q 'route="audit_prove",status="200"' "$IT_DIR/metrics" ||
     it_fail "no audit_prove metrics"
+grep -q "method=GET path=/v1/audit/prove/$id5 status=200" "$IT_DIR/serve.err" ||
+    it_fail "access log: $(grep audit/prove "$IT_DIR/serve.err" | head -2)"
 it_stop_sim
 prove_api "$id5"
 sv_expect "API, security server gone" 502 \
