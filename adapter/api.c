@@ -174,7 +174,7 @@ static void free_text(const void *data, size_t len, void *arg)
     free((void *)(uintptr_t)data);
 }
 
-static void log_access(const struct adp_req *r, int64_t dur)
+static void log_access(const struct adp_req *r, const char *method, int64_t dur)
 {
     const struct adp_verdict *v = r->verdict;
     struct adp_log_req lr;
@@ -182,7 +182,7 @@ static void log_access(const struct adp_req *r, int64_t dur)
     memset(&lr, 0, sizeof(lr));
     lr.req_id = r->id;
     lr.caller = r->caller ? r->caller->name : NULL;
-    lr.method = "POST";
+    lr.method = method;
     lr.path = r->path;
     lr.status = r->status;
     lr.outcome = outcome_name(r->outcome);
@@ -296,6 +296,9 @@ void adp__api_reply_send(struct adp_req *r)
     struct evkeyvalq *h = evhttp_request_get_output_headers(r->http);
     struct evbuffer *out = evhttp_request_get_output_buffer(r->http);
     int64_t dur = adp_mono_us() - r->t_start_us;
+    /* Read before the reply: evhttp may free the request with it. */
+    const char *method =
+        evhttp_request_get_command(r->http) == EVHTTP_REQ_GET ? "GET" : "POST";
     char ra[16];
 
     evhttp_add_header(h, "Content-Type", put_body(r, out));
@@ -313,7 +316,7 @@ void adp__api_reply_send(struct adp_req *r)
     adp_metrics_request(api->host.metrics, r->route, r->status, r->outcome,
                         (uint64_t)dur);
     if (r->kind == RK_QUERY)
-        log_access(r, dur);
+        log_access(r, method, dur);
     req_end(r);
 }
 
@@ -852,6 +855,11 @@ void adp_api_handle(struct evhttp_request *http, void *arg)
             adp__api_soap(r, path + strlen(API_SOAP_PREFIX));
         return;
     }
+    if (!strncmp(path, API_PROVE_PREFIX, strlen(API_PROVE_PREFIX))) {
+        if (query_admitted(r, cmd, true, ADP_ROUTE_AUDIT_PROVE, path))
+            adp__api_prove(r, path + strlen(API_PROVE_PREFIX));
+        return;
+    }
     if (!strcmp(path, API_SERVICES_PATH)) {
         if (query_admitted(r, cmd, true, ADP_ROUTE_XROAD_SERVICES, path))
             adp__api_services(r);
@@ -916,6 +924,7 @@ void adp_api_free(struct adp_api *api)
     if (!api)
         return;
     adp_xfer_free(api->probe.xfer);
+    adp__api_prove_orphan_all(api);
     if (api->sink_ready)
         adp_auditq_sink_cleanup(&api->sink);
     free(api);

@@ -8,6 +8,8 @@
  *   api_soap.c    POST /v1/xroad/soap/{service}: the generic SOAP face
  *   api_services.c GET /v1/xroad/services: the caller's services, checked
  *                 with allowedMethods
+ *   api_prove.c   GET /v1/audit/prove/{id}: an audited query proven with
+ *                 the security server's signed containers
  *
  * One `struct adp_req` per API request owns everything allocated for it
  * and is freed in exactly one place, adp__api_reply_send(), right after
@@ -72,6 +74,8 @@ struct adp_api {
     uint64_t req_seq;             /* request ids */
     struct adp__api_probe probe;
     struct adp_req *probe_waiters; /* /readyz requests on the probe */
+    unsigned proving;              /* GET /v1/audit/prove threads running */
+    struct prove_job *proofs;      /* their jobs (api_prove.c) */
 };
 
 enum adp__api_kind {
@@ -80,6 +84,7 @@ enum adp__api_kind {
     RK_READYZ
 };
 
+struct prove_job;
 struct soap_call;
 struct vtj_call;
 struct xr_mime;
@@ -199,5 +204,16 @@ void adp__api_services(struct adp_req *r);
 
 /* Accepts NULL. */
 void adp__api_services_free(struct services_check *s);
+
+/* ---- api_prove.c ---------------------------------------------------------
+ */
+
+#define API_PROVE_PREFIX "/v1/audit/prove/"
+
+/* GET /v1/audit/prove/{id}: `seg` is the path after the prefix. */
+void adp__api_prove(struct adp_req *r, const char *seg);
+
+/* The worker stops: running proofs free themselves when they end. */
+void adp__api_prove_orphan_all(struct adp_api *api);
 
 #endif

@@ -53,4 +53,10 @@ int cli_audit_reconcile(int argc, char **argv);
 /* cli_verify.c */
 int cli_asic_verify(int argc, char **argv);
 
+/* cli_asic.c: `vayla asic fetch|conf` */
+int cli_asic(int argc, char **argv);
+
+/* cli_prove.c: `vayla audit prove` (argv[0] is "prove") */
+int cli_audit_prove(int argc, char **argv);
+
 #endif

@@ -81,6 +81,7 @@ static void usage(FILE *out)
             "[--retention-days N] [--force]\n"
             "       vayla audit reconcile -c FILE --from T --to T [--json] "
             "(see --help)\n"
+            "       vayla audit prove [-c FILE] MESSAGE_ID... (see --help)\n"
             "\n"
             "verify  checks the hash chain; exit 0 intact, 2 broken (names "
             "the first\n"
@@ -886,6 +887,8 @@ int cli_audit(int argc, char **argv)
         return cmd_prune(argc - 1, argv + 1);
     if (!strcmp(sub, "reconcile"))
         return cli_audit_reconcile(argc - 1, argv + 1);
+    if (!strcmp(sub, "prove"))
+        return cli_audit_prove(argc - 1, argv + 1);
     fprintf(stderr, "vayla: audit: unknown subcommand '%s'\n", sub);
     usage(stderr);
     return ADP_EXIT_USAGE;

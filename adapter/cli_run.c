@@ -50,7 +50,7 @@ int adp_cli_run_open(struct adp_cli_run *r, const char *config_path,
     }
     /* Every query through the pipeline is recorded like `vayla query`'s
      * (docs/audit.md). */
-    if (r->cfg->audit.path &&
+    if (mode != ADP_CLI_AUDIT_NONE && r->cfg->audit.path &&
         adp_audit_open(r->cfg->audit.path, NULL, &r->audit, &err) != XR_OK) {
         /* A store whose head does not match its rows is what
          * `audit reconcile` may be run to investigate: read it anyway. */

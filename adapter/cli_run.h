@@ -33,10 +33,12 @@ typedef void adp_cli_get_fn(void *ctx, const struct adp_xfer_result *res);
 enum adp_cli_audit {
     ADP_CLI_AUDIT_RECORD, /* record every query (the store must open
                              writable) */
-    ADP_CLI_AUDIT_READ    /* record when the store opens writable; when its
+    ADP_CLI_AUDIT_READ,   /* record when the store opens writable; when its
                              chain head does not match (a damaged or
                              tampered store), read it only and run the
                              queries unrecorded, with a warning */
+    ADP_CLI_AUDIT_NONE    /* do not open it (downloads, or a command that
+                             opens it read-only itself) */
 };
 
 struct adp_cli_run {

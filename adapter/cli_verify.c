@@ -12,14 +12,12 @@
  * the container being verified to xmlsec's (process-global) resolver
  * through a thread-local pointer, so the workers never see each other's.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +26,7 @@
 
 #include "cli.h"
 #include "jsonout.h"
+#include "prove.h"
 #include "util.h"
 
 #define VERIFY_MAX_FILE_BYTES (64u * 1024u * 1024u)
@@ -396,35 +395,6 @@ static int jobs_default(void)
     return n > VERIFY_MAX_JOBS ? VERIFY_MAX_JOBS : (int)n;
 }
 
-static int load_conf(const char *path, struct xr_vconf **vc)
-{
-    struct stat st;
-    struct xr_error err;
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    enum xr_status rc;
-
-    if (stat(path, &st) != 0) {
-        fprintf(stderr, "vayla: verification configuration %s: %s\n", path,
-                strerror(errno));
-        return -1;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        rc = xr_vconf_load_dir(path, vc, &err);
-    } else {
-        rc = adp_file_read(path, VERIFY_MAX_FILE_BYTES, &buf, &len, &err);
-        if (rc == XR_OK)
-            rc = xr_vconf_load_zip(buf, len, vc, &err);
-        free(buf);
-    }
-    if (rc != XR_OK) {
-        fprintf(stderr, "vayla: verification configuration %s: %s [%s]\n", path,
-                err.msg, err.reason);
-        return -1;
-    }
-    return 0;
-}
-
 static int run(struct vrun *v, int jobs, char **files, int nfiles)
 {
     pthread_t th[VERIFY_MAX_JOBS];
@@ -506,7 +476,7 @@ int cli_asic_verify(int argc, char **argv)
         verify_usage(stderr);
         return ADP_EXIT_USAGE;
     }
-    if (load_conf(conf && conf[0] ? conf : VERIFY_DEFAULT_CONF, &vc) != 0)
+    if (!adp_vconf_load_path(conf && conf[0] ? conf : VERIFY_DEFAULT_CONF, &vc))
         return ADP_EXIT_USAGE;
     v.vc = vc;
     v.progress = isatty(STDERR_FILENO) == 1;

@@ -29,6 +29,8 @@ static const struct command commands[] = {
     {"meta", cli_meta,
      "X-Road's metaservices: list clients, methods, allowed methods, WSDL"},
     {"verify", cli_asic_verify, "verify signed containers (ASiC-E) from /asic"},
+    {"asic", cli_asic,
+     "download signed containers and the verification configuration"},
 };
 
 static void usage(FILE *out)

@@ -127,6 +127,8 @@ const char *adp_metrics_route_name(enum adp_metrics_route route)
         return "readyz";
     case ADP_ROUTE_METRICS:
         return "metrics";
+    case ADP_ROUTE_AUDIT_PROVE:
+        return "audit_prove";
     case ADP_ROUTE_UNMATCHED:
         return "unmatched";
     }

@@ -54,9 +54,10 @@ enum adp_metrics_route {
     ADP_ROUTE_HEALTHZ,        /* "healthz": GET /healthz */
     ADP_ROUTE_READYZ,         /* "readyz": GET /readyz */
     ADP_ROUTE_METRICS,        /* "metrics": GET /metrics */
+    ADP_ROUTE_AUDIT_PROVE,    /* "audit_prove": GET /v1/audit/prove/{id} */
     ADP_ROUTE_UNMATCHED       /* "unmatched": no route (404/405) */
 };
-#define ADP_ROUTE_COUNT 7u /* keep equal to the last route + 1 */
+#define ADP_ROUTE_COUNT 8u /* keep equal to the last route + 1 */
 
 /* Why a request was refused before it reached a handler (reason=). */
 enum adp_metrics_reject {

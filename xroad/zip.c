@@ -394,3 +394,30 @@ const struct xr__zip_entry *xr__zip_find(const struct xr__zip *z,
             return &z->e[i];
     return NULL;
 }
+
+enum xr_status xr_zip_each(const uint8_t *buf, size_t len,
+                           const struct xr_zip_limits *limits,
+                           xr_zip_entry_fn *fn, void *ctx, struct xr_error *err)
+{
+    struct xr_zip_limits lim;
+    struct xr__zip z;
+    enum xr_status rc;
+
+    if (!buf || !fn)
+        return xr_error_set(err, XR_EINVAL, "invalid_argument", "",
+                            "xr_zip_each: no buffer or callback");
+    memset(&lim, 0, sizeof(lim));
+    if (limits)
+        lim = *limits;
+    rc = xr__zip_read(buf, len, &lim, &z, err);
+    if (rc != XR_OK)
+        return rc;
+    for (size_t i = 0; i < z.n; i++) {
+        const struct xr__zip_entry *e = &z.e[i];
+        if (fn(ctx, e->name, e->is_dir ? NULL : e->data, e->is_dir ? 0 : e->len,
+               e->is_dir) != 0)
+            break;
+    }
+    xr__zip_free(&z);
+    return XR_OK;
+}

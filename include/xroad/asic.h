@@ -311,6 +311,32 @@ XR_API const char *xr_asic_bundle_name(const struct xr_asic_bundle *b,
 XR_API struct xr_bytes xr_asic_bundle_data(const struct xr_asic_bundle *b,
                                            size_t i);
 
+/* ------------------------------------------------------------------ */
+/* Any ZIP, read safely (e.g. to unpack a verification configuration)  */
+
+/*
+ * Called once per entry in directory order: name is a safe relative
+ * UTF-8 path (no "..", "." or empty component, no leading '/', no
+ * backslash, colon or control character; unique ignoring case), is_dir
+ * for entries ending in '/' (data NULL, len 0). Return non-zero to stop
+ * (xr_zip_each() then returns XR_OK).
+ * Ownership: name and data are valid only during the call.
+ */
+typedef int xr_zip_entry_fn(void *ctx, const char *name, const uint8_t *data,
+                            size_t len, bool is_dir);
+
+/*
+ * Read the ZIP (buf, len) with the container reader's checks and caps
+ * (limits NULL: defaults) and pass every entry to fn. Nothing is called
+ * unless the whole ZIP passed: a bad entry anywhere gives its error
+ * ("asic_unsafe_entry_name", "too_large", "asic_zip_bomb",
+ * "asic_encrypted_entry", ...) before any callback.
+ * Thread-safety: reentrant.
+ */
+XR_API XR_NODISCARD enum xr_status xr_zip_each(
+    const uint8_t *buf, size_t len, const struct xr_zip_limits *limits,
+    xr_zip_entry_fn *fn, void *ctx, struct xr_error *err);
+
 #ifdef __cplusplus
 }
 #endif

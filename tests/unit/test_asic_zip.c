@@ -459,6 +459,52 @@ static void test_vconf_zip_errors(void **state)
                       "invalid_argument");
 }
 
+/* xr_zip_each(): every entry of a safe ZIP, nothing of an unsafe one. */
+static int count_entry(void *ctx, const char *name, const uint8_t *data,
+                       size_t len, bool is_dir)
+{
+    size_t *n = ctx;
+
+    assert_false(is_dir);
+    assert_non_null(data);
+    if (!strcmp(name, "verificationconf/FI/shared-params.xml"))
+        assert_memory_equal(data, "<p/>", len);
+    return ++*n == 99; /* stop after 99 */
+}
+
+static void test_zip_each(void **state)
+{
+    struct part good[] = {{"verificationconf/instance-identifier", "FI", 0},
+                          {"verificationconf/FI/shared-params.xml", "<p/>", 0},
+                          {NULL, NULL, 0}};
+    struct part bad[] = {{"verificationconf/instance-identifier", "FI", 0},
+                         {"verificationconf/../../etc/x", "x", 0},
+                         {NULL, NULL, 0}};
+    struct xr_zip_limits one = {0, 1, 0, 0, 0};
+    struct xr_error err;
+    size_t len = 0, n = 0;
+    uint8_t *z;
+
+    (void)state;
+    utf8_flag = true;
+    z = zip_parts(good, &len);
+    assert_int_equal(xr_zip_each(z, len, NULL, count_entry, &n, &err), XR_OK);
+    assert_int_equal(n, 2);
+    n = 0;
+    assert_int_not_equal(xr_zip_each(z, len, &one, count_entry, &n, &err),
+                         XR_OK);
+    assert_string_equal(err.reason, "too_large");
+    assert_int_equal(n, 0);
+    assert_int_equal(xr_zip_each(z, len, NULL, NULL, &n, &err), XR_EINVAL);
+    free(z);
+    z = zip_parts(bad, &len);
+    assert_int_not_equal(xr_zip_each(z, len, NULL, count_entry, &n, &err),
+                         XR_OK);
+    assert_string_equal(err.reason, "asic_unsafe_entry_name");
+    assert_int_equal(n, 0); /* nothing before the whole ZIP passed */
+    free(z);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -475,6 +521,7 @@ int main(void)
         cmocka_unit_test(test_bundle),
         cmocka_unit_test(test_vconf_dir_and_pem),
         cmocka_unit_test(test_vconf_zip_errors),
+        cmocka_unit_test(test_zip_each),
     };
 
     xrt_filter_from_env();
