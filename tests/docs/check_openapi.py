@@ -36,7 +36,8 @@ removed, white space collapsed):
 
 and from docs/openapi.yaml every string of an `enum` of a property named
 `code`, and every response status of every operation. Both directions
-must agree; the test prints what is missing where.
+must agree; every code must also be named (in backticks) in docs/api.md.
+The test prints what is missing where.
 """
 import json
 import os
@@ -280,6 +281,12 @@ def drift(src):
     for c in extra:
         problems.append("code `%s` is in docs/openapi.yaml but no source "
                         "sends it" % c)
+    with open(os.path.join(src, "docs/api.md"), encoding="utf-8") as f:
+        api_md = f.read()
+    for c in sorted(scodes):
+        if "`%s`" % c not in api_md:
+            problems.append("code `%s` (from %s) is not named in docs/api.md" %
+                            (c, scodes[c]))
     for s in smiss:
         problems.append("status %d can be sent but no operation in "
                         "docs/openapi.yaml lists it" % s)
