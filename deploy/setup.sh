@@ -7,6 +7,8 @@
 #   deploy/setup.sh --asan     also configure and build build-asan/
 #
 # Idempotent: a second run installs nothing and rebuilds incrementally.
+# (python3-yaml and python3-jsonschema: tests/docs/check_openapi.py;
+# Debian 12 has no python3-openapi-spec-validator.)
 set -eu
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,7 +17,7 @@ PKGS="build-essential cmake pkg-config openssl curl ca-certificates
 libxml2-dev libxmlsec1-dev libssl-dev libcurl4-openssl-dev libevent-dev
 libjansson-dev libzip-dev zlib1g-dev libinih-dev libsqlite3-dev libsystemd-dev
 libcmocka-dev clang-14 libclang-rt-14-dev clang-format-14 sqlite3
-libxml2-utils python3-zeep python3-lxml
+libxml2-utils python3-zeep python3-lxml python3-yaml python3-jsonschema
 xmlsec1 unzip"
 
 deps_only=0
