@@ -49,7 +49,7 @@ static int ask_fault(xmlNodePtr f, struct sim_answer *a)
     clean[n] = '\0';
     sim_answer_fault(a, true, n ? clean : "Server", "%.400s",
                      text ? sim_cs(text) : FAULT_TEXT_DEFAULT);
-    snprintf(a->outcome, sizeof(a->outcome), "echo fault %s",
+    snprintf(a->outcome, sizeof(a->outcome), "echo fault %.100s",
              n ? clean : "Server");
     xmlFree(code);
     xmlFree(text);
