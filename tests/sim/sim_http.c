@@ -24,6 +24,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <unistd.h>
 
@@ -601,6 +602,12 @@ static void accept_cb(struct evconnlistener *lst, evutil_socket_t fd,
             (const struct sockaddr_in6 *)(void *)sa;
         inet_ntop(AF_INET6, &in6->sin6_addr, conn->req.peer_addr,
                   sizeof(conn->req.peer_addr));
+    }
+    if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
+        /* An answer written as several TLS records must not meet the
+         * Nagle / delayed-ACK stall (about 40 ms per exchange). */
+        int one = 1;
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
     if (conn->tls) {
         ssl = SSL_new(srv->opts.ssl_ctx);
