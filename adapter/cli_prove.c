@@ -168,11 +168,12 @@ static void print_summary(bool json, const size_t *count, size_t total)
     if (!json)
         printf("summary: %zu queries:", total);
     for (size_t v = 0; v < ADP_PROVE_VERDICTS; v++) {
+        const char *name = adp_prove_verdict_name((enum adp_prove_verdict)v);
+
         if (json)
-            json_object_set_new(o, adp_prove_verdict_name(v),
-                                json_integer((json_int_t)count[v]));
+            json_object_set_new(o, name, json_integer((json_int_t)count[v]));
         else if (count[v])
-            printf(" %s %zu", adp_prove_verdict_name(v), count[v]);
+            printf(" %s %zu", name, count[v]);
     }
     if (json) {
         json_t *s = json_pack("{s:I, s:o}", "queries", (json_int_t)total,
