@@ -12,9 +12,9 @@ build=${1:-$root/build}
 n=${2:-100}
 . "$here/bench_env.sh"
 bench_need valgrind callgrind_control callgrind_annotate
+bench_plain
 sed -i 's/^threads = .*/threads = 1/' "$ENV/vayla.conf"
 start_sim
-set_conf url "http://127.0.0.1:$SIM_HTTP/" security_server
 
 valgrind --tool=callgrind --callgrind-out-file="$W/cg.out" \
     "$VAYLA" serve -c "$ENV/vayla.conf" --ready-file "$W/serve.ready" \

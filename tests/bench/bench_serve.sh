@@ -1,39 +1,53 @@
 #!/bin/bash
 # vayla daemon benchmark (docs/performance.md). Not a test: it prints
-# figures measured in one run on this machine.
+# figures measured in one run on this machine, each next to its reference
+# and the ratio between them.
 #
-#   tests/bench/bench_serve.sh [BUILD_DIR] [SECONDS]
+#   tests/bench/bench_serve.sh [BUILD_DIR] [SECONDS] [--floor]
 #
-# 1. CPU per query: wrk -> vayla serve (HTTP, token caller) -> vayla-sim
-#    answering at once; CPU time of the vayla process (user + system,
-#    audit writes included) divided by the queries answered. Next to it,
-#    the same load sent straight to vayla-sim as SOAP, in the same run.
-# 2. Memory: 10,000 queries in flight against a simulator that answers
-#    after 200 ms; peak RSS of vayla, and every answer must be 200.
-# 3. Start-up: from exec to the ready file, over 20 starts.
-# Everything stays on 127.0.0.1 and stops by itself.
+# The shape is production's, as `vayla dev init` writes it: TLS towards
+# callers, mTLS towards the security server (vayla-sim answering at once).
+# The reference is nginx relaying the same SOAP exchange in the same
+# shape: TLS listener, proxy_pass to the simulator with the client
+# certificate, upstream keep-alive. Then the same with plain HTTP on both
+# legs, the UNIX-socket caller leg (bench_unix), 10,000 queries in flight
+# against a simulator that answers after 200 ms (peak RSS), and start-up.
+# --floor adds bench_floor (the required parts alone, in a hot loop).
+#
+# VAYLA_PRELOAD=/path/lib.so runs the daemon with that library preloaded
+# (an allocator to compare, say). Everything stays on 127.0.0.1 and stops
+# by itself.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=${1:-$root/build}
 secs=${2:-10}
+floor=0
+[ "${3:-}" = --floor ] && floor=1
 . "$here/bench_env.sh"
-bench_need wrk
+bench_need wrk nginx
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+NGINX=$(command -v nginx)
 
 start_serve() {
     rm -f "$W/serve.ready"
     local t0 t1
     t0=$(date +%s%N)
-    "$VAYLA" serve -c "$ENV/vayla.conf" --ready-file "$W/serve.ready" \
+    env ${VAYLA_PRELOAD:+LD_PRELOAD=$VAYLA_PRELOAD} \
+        "$VAYLA" serve -c "$ENV/vayla.conf" --ready-file "$W/serve.ready" \
         >/dev/null 2>>"$W/serve.err" &
     SV_PID=$!
     while [ ! -s "$W/serve.ready" ]; do
         kill -0 "$SV_PID" 2>/dev/null || { cat "$W/serve.err"; exit 1; }
     done
     t1=$(date +%s%N)
-    START_MS=$(( (t1 - t0) / 1000000 ))
+    START_MS=$(((t1 - t0) / 1000000))
     API_PORT=$(sed -n 's/^tcp_port=//p' "$W/serve.ready")
+    if [ "$BENCH_SHAPE" = tls ]; then
+        API_URL=https://127.0.0.1:$API_PORT
+    else
+        API_URL=http://127.0.0.1:$API_PORT
+    fi
 }
 
 stop_serve() {
@@ -42,159 +56,267 @@ stop_serve() {
     SV_PID=""
 }
 
-cpu_ticks() { # utime + stime of a process, in clock ticks
-    awk '{print $14 + $15}' "/proc/$1/stat"
+# nginx relaying POST / to the simulator, in BENCH_SHAPE: a master and as
+# many workers as vayla has threads, an access log as vayla keeps one.
+start_nginx() {
+    local listen upstream port ssl_up user=""
+    port=$(awk 'BEGIN { srand(); print 20000 + int(rand() * 20000) }')
+    if [ "$BENCH_SHAPE" = tls ]; then
+        listen="listen 127.0.0.1:$port ssl;
+        ssl_certificate $ENV/api.pem;
+        ssl_certificate_key $ENV/api.key;"
+        upstream="server 127.0.0.1:$SIM_HTTPS;"
+        ssl_up="proxy_pass https://sim;
+            proxy_ssl_certificate $ENV/client.pem;
+            proxy_ssl_certificate_key $ENV/client.key;
+            proxy_ssl_trusted_certificate $ENV/ss-ca.pem;
+            proxy_ssl_verify on;
+            proxy_ssl_name localhost;
+            proxy_ssl_session_reuse on;"
+        NGX_URL=https://127.0.0.1:$port/
+    else
+        listen="listen 127.0.0.1:$port;"
+        upstream="server 127.0.0.1:$SIM_HTTP;"
+        ssl_up="proxy_pass http://sim;"
+        NGX_URL=http://127.0.0.1:$port/
+    fi
+    [ "$(id -u)" -eq 0 ] && user="user root;"
+    mkdir -p "$W/ngx"
+    cat >"$W/ngx/nginx.conf" <<NGX
+$user
+worker_processes $(nproc);
+daemon off;
+pid $W/ngx/nginx.pid;
+error_log $W/ngx/error.log warn;
+events { worker_connections 20000; }
+http {
+    access_log $W/ngx/access.log;
+    client_body_temp_path $W/ngx/body;
+    proxy_temp_path $W/ngx/proxy;
+    fastcgi_temp_path $W/ngx/fastcgi;
+    uwsgi_temp_path $W/ngx/uwsgi;
+    scgi_temp_path $W/ngx/scgi;
+    keepalive_requests 1000000;
+    upstream sim {
+        $upstream
+        keepalive 64;
+        keepalive_requests 1000000;
+    }
+    server {
+        $listen
+        location / {
+            $ssl_up
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+NGX
+    "$NGINX" -c "$W/ngx/nginx.conf" -p "$W/ngx" 2>>"$W/ngx/stderr" &
+    NGX_PID=$!
+    for _ in $(seq 1 100); do
+        curl -sk -o /dev/null "$NGX_URL" && return 0
+        sleep 0.05
+    done
+    echo "bench: nginx did not start:"
+    cat "$W/ngx/stderr" "$W/ngx/error.log"
+    exit 1
+}
+
+stop_nginx() {
+    kill -QUIT "$NGX_PID" 2>/dev/null
+    wait "$NGX_PID" 2>/dev/null
+    NGX_PID=""
+}
+
+cpu_ticks() { # PID...: utime + stime of the processes and their children
+    local t=0 p
+    for p in "$@" $(pgrep -P "$1" 2>/dev/null); do
+        t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$t"
 }
 
 requests_of() { # wrk output -> completed requests
     sed -n 's/^ *\([0-9][0-9]*\) requests in.*/\1/p' "$1"
 }
 
-non2xx_of() {
-    local n
+bad_of() { # wrk output -> non-2xx answers + socket errors
+    local n e
     n=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\)/\1/p' "$1")
-    echo "${n:-0}"
+    e=$(sed -n 's/^ *Socket errors: connect \([0-9]*\), read \([0-9]*\), write \([0-9]*\), timeout \([0-9]*\)/\1 \2 \3 \4/p' "$1")
+    set -- ${e:-0 0 0 0}
+    echo $((${n:-0} + $1 + $2 + $3 + $4))
 }
 
-errors_of() {
-    local e
-    e=$(sed -n 's/^ *Socket errors: connect \([0-9]*\), read \([0-9]*\), write \([0-9]*\), timeout \([0-9]*\)/\1 \2 \3 \4/p' "$1")
-    [ -z "$e" ] && { echo 0; return; }
-    set -- $e
-    echo $(($1 + $2 + $3 + $4))
+rps_of() { sed -n 's/^Requests\/sec: *\([0-9]*\).*/\1/p' "$1"; }
+
+us_of() { # wrk duration (12.3us, 1.2ms, 2s) -> microseconds
+    awk -v d="$1" 'BEGIN {
+        v = d + 0
+        if (d ~ /us$/) f = 1; else if (d ~ /ms$/) f = 1000;
+        else if (d ~ /m$/) f = 60000000; else f = 1000000
+        printf "%d", v * f }'
+}
+
+median_of() { # wrk --latency output -> median in microseconds
+    us_of "$(sed -n 's/^ *50% *\([^ ]*\)/\1/p' "$1")"
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / (b > 0 ? b : 1) }'; }
+
+# load NAME PIDS URL [WRK ARGS...]: wrk -t2 -c64 for $secs after a warm-up;
+# sets CPU_US (CPU of PIDS per request), RPS, BAD.
+load() {
+    local name=$1 pids=$2 url=$3 c0 c1 n
+    shift 3
+    wrk -t2 -c64 -d2s "$@" "$url" >/dev/null 2>&1
+    c0=$(cpu_ticks $pids)
+    wrk -t2 -c64 -d"${secs}s" "$@" "$url" >"$W/wrk.$name" 2>&1
+    c1=$(cpu_ticks $pids)
+    n=$(requests_of "$W/wrk.$name")
+    CPU_US=$(((c1 - c0) * 1000000 / HZ / (${n:-0} > 0 ? n : 1)))
+    RPS=$(rps_of "$W/wrk.$name")
+    BAD=$(bad_of "$W/wrk.$name")
+}
+
+# one NAME URL [WRK ARGS...]: one connection, one query at a time; sets
+# MEDIAN_US.
+one() {
+    local name=$1 url=$2
+    shift 2
+    wrk -t1 -c1 -d"$(((secs + 1) / 2))s" --latency "$@" "$url" >"$W/wrk1.$name" 2>&1
+    MEDIAN_US=$(median_of "$W/wrk1.$name")
+}
+
+row() { # MEASUREMENT VAYLA REFERENCE RATIO TARGET
+    printf '| %s | %s | %s | %s | %s |\n' "$@"
 }
 
 HZ=$(getconf CLK_TCK)
-export VAYLA_TOKEN
+export VAYLA_TOKEN SOAP_FILE=$W/soap.xml
 VAYLA_TOKEN=$(cat "$ENV/token")
 # vayla-sim serves at most 256 connections; stay below.
-set_conf max_connections 200 security_server
+sed -i '/^\[security_server\]/a max_connections = 200' "$W/vayla-tls.conf"
 
-echo "vayla benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r)"
-echo
-
-# ---- 1. CPU per query ----------------------------------------------------
-start_sim
-set_conf url "http://127.0.0.1:$SIM_HTTP/" security_server
-start_serve
-# Warm up (connections, caches), then measure.
-wrk -t2 -c32 -d2s -s "$here/person.lua" "http://127.0.0.1:$API_PORT/v1/vtj/person" >/dev/null
-c0=$(cpu_ticks "$SV_PID")
-s0=$(cpu_ticks "$SIM_PID")
-wrk -t2 -c64 -d"${secs}s" -s "$here/person.lua" \
-    "http://127.0.0.1:$API_PORT/v1/vtj/person" >"$W/wrk1" 2>&1
-c1=$(cpu_ticks "$SV_PID")
-s1=$(cpu_ticks "$SIM_PID")
-n1=$(requests_of "$W/wrk1")
-bad1=$(( $(non2xx_of "$W/wrk1") + $(errors_of "$W/wrk1") ))
-vayla_us=$(( (c1 - c0) * 1000000 / HZ / (n1 > 0 ? n1 : 1) ))
-sim_in_path_us=$(( (s1 - s0) * 1000000 / HZ / (n1 > 0 ? n1 : 1) ))
-rps1=$(sed -n 's/^Requests\/sec: *//p' "$W/wrk1")
-lat1=$(sed -n 's/^ *Latency *\([^ ]*\).*/\1/p' "$W/wrk1")
-# The floor of one HTTP exchange on this machine: GET /healthz (no work
-# behind it) under the same load, vayla CPU per request.
-c0=$(cpu_ticks "$SV_PID")
-wrk -t2 -c64 -d"${secs}s" "http://127.0.0.1:$API_PORT/healthz" >"$W/wrk0" 2>&1
-c1=$(cpu_ticks "$SV_PID")
-n0=$(requests_of "$W/wrk0")
-floor_us=$(( (c1 - c0) * 1000000 / HZ / (n0 > 0 ? n0 : 1) ))
-rps0=$(sed -n 's/^Requests\/sec: *//p' "$W/wrk0")
-lat0=$(sed -n 's/^ *Latency *\([^ ]*\).*/\1/p' "$W/wrk0")
-stop_serve
-
-# The same queries straight to the simulator, as SOAP envelopes.
+# The query nginx relays: the envelope vayla sends for person.lua's query.
 cat >"$W/body.xml" <<XML
 <HenkilonTunnusKysely xmlns="http://xml.vrk.fi/ws/vtj/vtjkysely/1"><request><SoSoNimi>PERUSSANOMA 3</SoSoNimi><Kayttajatunnus>vayla-demo</Kayttajatunnus><Salasana>$(cat "$ENV/vtj-password")</Salasana><Loppukayttaja>bench.user@example.fi</Loppukayttaja><Henkilotunnus>150380-903V</Henkilotunnus></request></HenkilonTunnusKysely>
 XML
 "$VAYLA" envelope --client "$(sed -n 's/^client = //p' "$ENV/vayla.conf")" \
     --service "$(sed -n 's/^service = //p' "$ENV/vayla.conf")" \
     --user-id bench.user@example.fi --issue benchmark \
-    --body "$W/body.xml" >"$W/soap.xml"
-s0=$(cpu_ticks "$SIM_PID")
-SOAP_FILE=$W/soap.xml wrk -t2 -c64 -d"${secs}s" -s "$here/soap.lua" \
-    "http://127.0.0.1:$SIM_HTTP/" >"$W/wrk2" 2>&1
-s1=$(cpu_ticks "$SIM_PID")
-n2=$(requests_of "$W/wrk2")
-sim_us=$(( (s1 - s0) * 1000000 / HZ / (n2 > 0 ? n2 : 1) ))
-rps2=$(sed -n 's/^Requests\/sec: *//p' "$W/wrk2")
-lat2=$(sed -n 's/^ *Latency *\([^ ]*\).*/\1/p' "$W/wrk2")
-# The simulator's answer to that envelope, for the floor below.
-curl -s -H 'Content-Type: text/xml; charset=UTF-8' -H 'SOAPAction: ""' \
-    --data-binary @"$W/soap.xml" "http://127.0.0.1:$SIM_HTTP/" >"$W/answer.xml"
-kill "$SIM_PID"; wait "$SIM_PID" 2>/dev/null; SIM_PID=""
+    --body "$W/body.xml" >"$SOAP_FILE"
 
-echo "1. CPU per query (wrk -c64, ${secs} s, simulator answering at once)"
-printf '   %-34s %10s %10s %12s %8s\n' "path" "req/s" "latency" "CPU/query" "failed"
-printf '   %-34s %10s %10s %9s us %8s\n' "wrk -> vayla -> sim (vayla CPU)" "$rps1" "$lat1" "$vayla_us" "$bad1"
-printf '   %-34s %10s %10s %9s us\n' "   (sim CPU in that path)" "" "" "$sim_in_path_us"
-printf '   %-34s %10s %10s %9s us\n' "wrk -> sim directly (sim CPU)" "$rps2" "$lat2" "$sim_us"
-printf '   %-34s %10s %10s %9s us\n' "wrk -> vayla GET /healthz (floor)" "$rps0" "$lat0" "$floor_us"
-printf '   ratios: vayla/sim %s, vayla/floor %s\n' \
-    "$(awk -v a="$vayla_us" -v b="$sim_us" 'BEGIN { printf "%.1f", a / (b > 0 ? b : 1) }')" \
-    "$(awk -v a="$vayla_us" -v b="$floor_us" 'BEGIN { printf "%.1f", a / (b > 0 ? b : 1) }')"
+echo "vayla benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r)," \
+    "wrk -t2 -c64 ${secs} s per figure${VAYLA_PRELOAD:+, vayla with LD_PRELOAD=$VAYLA_PRELOAD}"
 echo
+row "measurement" "vayla" "reference" "ratio" "target"
+row "---" "---" "---" "---" "---"
 
-# ---- 1b. the floor of the required parts -----------------------------------
-# What the parts issue 5 requires cost alone, in a hot loop on this
-# machine, same run: the answer's parse, SHA-512 of request and answer, two
-# durable audit rows (bench_floor.c).
-if [ -x "$build/tests/bench/bench_floor" ] && [ -s "$W/answer.xml" ]; then
-    echo "1b. required parts alone (bench_floor: hot loop, one thread, no I/O wait)"
-    TMPDIR=$W "$build/tests/bench/bench_floor" "$W/soap.xml" "$W/answer.xml" 2000 \
-        >"$W/floor" 2>&1 || cat "$W/floor"
-    sed 's/^/   /' "$W/floor"
-    req_us=$(sed -n 's/^floor: .* \([0-9.]*\) us$/\1/p' "$W/floor")
-    [ -n "$req_us" ] && printf '   ratio: vayla per query / required parts %s\n' \
-        "$(awk -v a="$vayla_us" -v b="$req_us" 'BEGIN { printf "%.1f", a / (b > 0 ? b : 1) }')"
-else
-    echo "1b. skipped: bench_floor not built or no answer from the simulator"
-fi
-echo
+for shape in tls plain; do
+    if [ "$shape" = tls ]; then
+        bench_tls
+        label="TLS both legs"
+    else
+        bench_plain
+        label="plain both legs"
+    fi
+    start_sim
+    start_serve
+    load "vayla-$shape" "$SV_PID" "$API_URL/v1/vtj/person" -s "$here/person.lua"
+    v_cpu=$CPU_US v_rps=$RPS v_bad=$BAD
+    one "vayla-$shape" "$API_URL/v1/vtj/person" -s "$here/person.lua"
+    v_med=$MEDIAN_US
+    if [ "$shape" = plain ]; then
+        # The UNIX-socket leg, same daemon, same load.
+        sock=$(sed -n 's/^unix_socket=//p' "$W/serve.ready")
+        [ -n "$sock" ] || sock=$ENV/vayla.sock
+        "$build/tests/bench/bench_unix" "$sock" 64 2 >/dev/null 2>&1
+        c0=$(cpu_ticks "$SV_PID")
+        "$build/tests/bench/bench_unix" "$sock" 64 "$secs" >"$W/unix64" 2>&1
+        c1=$(cpu_ticks "$SV_PID")
+        "$build/tests/bench/bench_unix" "$sock" 1 "$(((secs + 1) / 2))" >"$W/unix1" 2>&1
+        read -r _ u_n _ u_ok _ u_rps _ _ _ _ <"$W/unix64"
+        u_cpu=$(((c1 - c0) * 1000000 / HZ / (${u_n:-0} > 0 ? u_n : 1)))
+        u_med=$(awk '{ print $8 }' "$W/unix1")
+    fi
+    stop_serve
+    start_nginx
+    load "nginx-$shape" "$NGX_PID" "$NGX_URL" -s "$here/soap.lua"
+    n_cpu=$CPU_US n_rps=$RPS n_bad=$BAD
+    one "nginx-$shape" "$NGX_URL" -s "$here/soap.lua"
+    n_med=$MEDIAN_US
+    stop_nginx
+    stop_sim
+    target_cpu="≤ 3.5× (aim 2.5×)"
+    target_med="< 5 ms"
+    [ "$shape" = plain ] && target_cpu="—" && target_med="—"
+    row "CPU per query, $label (vayla: VTJ query; nginx: the SOAP exchange relayed)" \
+        "$v_cpu µs ($v_rps/s, $v_bad failed)" "nginx $n_cpu µs ($n_rps/s, $n_bad failed)" \
+        "$(ratio "$v_cpu" "$n_cpu")×" "$target_cpu"
+    row "median latency at 1 connection, $label" "$v_med µs" "nginx $n_med µs" \
+        "$(ratio "$v_med" "$n_med")×" "$target_med"
+    if [ "$shape" = plain ]; then
+        row "CPU per query, caller on the UNIX socket (bench_unix, 64 connections), plain upstream" \
+            "$u_cpu µs (${u_rps:-0}/s, $((${u_n:-0} - ${u_ok:-0})) not 200)" \
+            "nginx plain $n_cpu µs" "$(ratio "$u_cpu" "$n_cpu")×" "—"
+        row "median latency at 1 connection, UNIX socket" "${u_med:-?} µs" \
+            "nginx plain $n_med µs" "$(ratio "${u_med:-0}" "$n_med")×" "—"
+    fi
+done
 
-# ---- 2. 10,000 in flight ---------------------------------------------------
+# ---- 10,000 in flight, TLS both legs ---------------------------------------
+bench_tls
 start_sim --fault latency:200
-set_conf url "http://127.0.0.1:$SIM_HTTP/" security_server
 set_conf max_in_flight 20000 api
 set_conf max_connections 20000 api
-: >"$W/serve.err" # the answers summary below counts this phase only
+set_conf max_connections_per_peer 0 api
+set_conf max_pending_connections 20000 api
+: >"$W/serve.err" # the summary below counts this phase only
 start_serve
 wrk -t2 -c10000 -d"${secs}s" --timeout 60s -s "$here/person.lua" \
-    "http://127.0.0.1:$API_PORT/v1/vtj/person" >"$W/wrk3" 2>&1 &
+    "$API_URL/v1/vtj/person" >"$W/wrk.10k" 2>&1 &
 WRK=$!
-peak=0
-while kill -0 "$WRK" 2>/dev/null; do
-    r=$(awk '/^VmRSS/ {print $2}' "/proc/$SV_PID/status" 2>/dev/null)
-    [ -n "$r" ] && [ "$r" -gt "$peak" ] && peak=$r
-    sleep 0.2
-done
 wait "$WRK"
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$SV_PID/status")
-n3=$(requests_of "$W/wrk3")
-bad3=$(( $(non2xx_of "$W/wrk3") + $(errors_of "$W/wrk3") ))
-rps3=$(sed -n 's/^Requests\/sec: *//p' "$W/wrk3")
-lat3=$(sed -n 's/^ *Latency *\([^ ]*\).*/\1/p' "$W/wrk3")
+n3=$(requests_of "$W/wrk.10k")
+bad3=$(bad_of "$W/wrk.10k")
 stop_serve
-echo "2. 10,000 connections in flight, simulator answering after 200 ms"
-echo "   answered $n3 ($rps3 req/s, mean latency $lat3), failed or not 200: $bad3"
-echo "   vayla peak RSS: $((hwm / 1024)) MiB (VmHWM $hwm kB)"
-grep -E "Socket errors|Non-2xx" "$W/wrk3" | sed 's/^ */   wrk: /'
-grep -c '"code"' "$W/serve.err" >/dev/null 2>&1 || true
-# vayla's access log counts every answer, also those to the queries still
-# in flight when wrk stopped (wrk does not count them).
-sed -n 's/.*status=\([0-9]*\) outcome=\([a-z_]*\).*/\1 \2/p' "$W/serve.err" |
-    sort | uniq -c | sort -rn | head -5 | sed 's/^/   answers in vayla'"'"'s access log: /'
-sed -n 's/.*warn: request [^ ]*: \(.*\)/\1/p' "$W/serve.err" | sort | uniq -c |
-    sort -rn | head -3 | sed 's/^/   transport: /'
-echo
+stop_sim
+row "peak RSS, 10,000 queries in flight over TLS (simulator answering after 200 ms)" \
+    "$((hwm / 1024)) MiB ($n3 answered, $bad3 failed)" "64 MiB" \
+    "$(ratio "$((hwm / 1024))" 64)×" "< 64 MiB, none failed"
 
-# ---- 3. start-up ------------------------------------------------------------
+# ---- start-up ----------------------------------------------------------------
 best=999999
 total=0
+start_sim
 for _ in $(seq 1 20); do
     start_serve
     total=$((total + START_MS))
     [ "$START_MS" -lt "$best" ] && best=$START_MS
     stop_serve
 done
-echo "3. start-up to ready (exec to ready file), 20 starts: mean $((total / 20)) ms, best $best ms"
-kill "$SIM_PID" 2>/dev/null
+stop_sim
+row "start-up to ready (exec to ready file), 20 starts" \
+    "mean $((total / 20)) ms, best $best ms" "100 ms" "$(ratio $((total / 20)) 100)×" "< 100 ms"
+echo
+grep -E "Socket errors|Non-2xx" "$W/wrk.10k" | sed 's/^ */10k phase, wrk: /'
+sed -n 's/.*status=\([0-9]*\) outcome=\([a-z_]*\).*/\1 \2/p' "$W/serve.err" |
+    sort | uniq -c | sort -rn | head -5 | sed 's/^ */10k phase, answers in the access log: /'
+sed -n 's/.*warn: request [^ ]*: \(.*\)/\1/p' "$W/serve.err" | sort | uniq -c |
+    sort -rn | head -3 | sed 's/^ */10k phase, transport: /'
+
+# ---- the required parts alone (bench_floor) ----------------------------------
+if [ "$floor" -eq 1 ]; then
+    bench_plain
+    start_sim
+    curl -s -H 'Content-Type: text/xml; charset=UTF-8' -H 'SOAPAction: ""' \
+        --data-binary @"$SOAP_FILE" "http://127.0.0.1:$SIM_HTTP/" >"$W/answer.xml"
+    stop_sim
+    echo
+    echo "required parts alone (bench_floor: hot loop, one thread, no I/O wait)"
+    TMPDIR=$W "$build/tests/bench/bench_floor" "$SOAP_FILE" "$W/answer.xml" 2000 2>&1 |
+        sed 's/^/   /'
+fi
