@@ -5,10 +5,14 @@
 #   deploy/setup.sh            install packages, configure, build (build/)
 #   deploy/setup.sh --deps     only install packages
 #   deploy/setup.sh --asan     also configure and build build-asan/
+#   deploy/setup.sh --bench    also install the benchmark tools (wrk, nginx
+#                              as the reference relay, jemalloc and
+#                              mimalloc to compare allocators; tests/bench/)
 #
 # Idempotent: a second run installs nothing and rebuilds incrementally.
 # (python3-yaml and python3-jsonschema: tests/docs/check_openapi.py;
-# Debian 12 has no python3-openapi-spec-validator.)
+# Debian 12 has no python3-openapi-spec-validator. strace:
+# tests/integration/nodelay.sh.)
 set -eu
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,7 +22,8 @@ libxml2-dev libxmlsec1-dev libssl-dev libcurl4-openssl-dev libevent-dev
 libjansson-dev libzip-dev zlib1g-dev libinih-dev libsqlite3-dev libsystemd-dev
 libcmocka-dev clang-14 libclang-rt-14-dev clang-format-14 sqlite3
 libxml2-utils python3-zeep python3-lxml python3-yaml python3-jsonschema
-xmlsec1 unzip"
+xmlsec1 unzip strace"
+BENCH_PKGS="wrk nginx libjemalloc2 libmimalloc2.0 valgrind"
 
 deps_only=0
 asan=0
@@ -26,6 +31,7 @@ for arg in "$@"; do
     case "$arg" in
     --deps) deps_only=1 ;;
     --asan) asan=1 ;;
+    --bench) PKGS="$PKGS $BENCH_PKGS" ;;
     *) echo "setup.sh: unknown option: $arg" >&2; exit 1 ;;
     esac
 done
