@@ -29,6 +29,7 @@
 #include "api_internal.h"
 #include "log.h"
 #include "prove.h"
+#include "util.h"
 #include "upstream.h"
 
 #define API_PROVE_MAX        2      /* proofs at once per worker */
@@ -86,6 +87,7 @@ static void *prove_thread(void *arg)
     struct adp_upstream *up = NULL;
     struct xr_error err;
 
+    adp_thread_name("vayla-prove");
     if (base && adp_upstream_new(base, 1, NULL, &up, &err) == XR_OK) {
         run_proof(j, base, up);
     } else {

@@ -306,6 +306,8 @@ static void *writer(void *arg)
     bool stopping = false, retry = false;
     int64_t last_commit = 0;
 
+    adp_thread_name("vayla-audit");
+
     for (;;) {
         pthread_mutex_lock(&q->lock);
         while (!q->in_head && !q->stop && !retry) {

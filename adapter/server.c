@@ -377,7 +377,10 @@ static void host_idle(void *ctx)
 static void *worker_main(void *arg)
 {
     struct adp_worker *w = arg;
+    char name[16];
 
+    snprintf(name, sizeof(name), "vayla-w%u", w->id);
+    adp_thread_name(name);
     this_worker = w;
     event_base_dispatch(w->base);
     return NULL;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -174,4 +175,12 @@ int adp_tls_load_crl(X509_STORE *store, const char *path, char *why,
     X509_STORE_set_flags(store,
                          X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
     return 0;
+}
+
+void adp_thread_name(const char *name)
+{
+    char n[16];
+
+    snprintf(n, sizeof(n), "%s", name);
+    (void)prctl(PR_SET_NAME, (unsigned long)n, 0UL, 0UL, 0UL);
 }

@@ -31,6 +31,11 @@ void adp_hex_encode(const uint8_t *p, size_t n, char *out);
 
 /* CLOCK_MONOTONIC in microseconds / milliseconds. */
 int64_t adp_mono_us(void);
+/*
+ * Name the calling thread (what top -H, ps -L and /proc/PID/task/TID/comm
+ * show; at most 15 bytes are kept). Best effort: a failure is ignored.
+ */
+void adp_thread_name(const char *name);
 int64_t adp_mono_ms(void);
 
 /* Overwrite then free a secret buffer. Accepts NULL. */
