@@ -36,7 +36,6 @@
 #define BODY_INITIAL_CAP    (16u * 1024u)
 #define ADP_XFER_MAX_IDLE_S 25L /* seconds a pooled connection may idle */
 #define FP_TEXT_MAX         (ADP_XFER_PIN_LEN * 3) /* "AB:CD:...:EF" + NUL */
-#define SPARES_MAX          8u /* easy handles and buffers kept per thread */
 
 struct tls_state {
     int refs;       /* the exchange + every SSL_CTX configured by it */
@@ -199,95 +198,6 @@ static CURLcode ssl_ctx_cb(CURL *curl, void *sslctx, void *parm)
     return CURLE_OK;
 }
 
-/* ---- per-thread spares ---------------------------------------------------- */
-
-/*
- * Easy handles and response buffers of BODY_INITIAL_CAP bytes, kept
- * between exchanges by the thread that ran them: a query then pays neither
- * libcurl's per-handle set-up (its 16 KiB receive buffer among it) nor a
- * 16 KiB allocation for the answer. A spare handle has been through
- * curl_easy_reset() (no option of the last exchange survives; connections,
- * TLS sessions and DNS live in the adp_curlev, not in the handle). At most
- * SPARES_MAX of each per thread; freed when the thread exits (the main
- * thread's are reachable until the process ends).
- */
-struct spares {
-    CURL *easy[SPARES_MAX];
-    unsigned n_easy;
-    uint8_t *buf[SPARES_MAX]; /* BODY_INITIAL_CAP + 1 bytes each */
-    unsigned n_buf;
-};
-
-static pthread_key_t spares_key;
-static pthread_once_t spares_once = PTHREAD_ONCE_INIT;
-static bool spares_ready;
-
-static void spares_free(void *p)
-{
-    struct spares *sp = p;
-
-    while (sp->n_easy)
-        curl_easy_cleanup(sp->easy[--sp->n_easy]);
-    while (sp->n_buf)
-        free(sp->buf[--sp->n_buf]);
-    free(sp);
-}
-
-static void spares_init(void)
-{
-    spares_ready = pthread_key_create(&spares_key, spares_free) == 0;
-}
-
-/* This thread's spares, NULL when they cannot be had (then nothing is kept). */
-static struct spares *spares(void)
-{
-    struct spares *sp;
-
-    if (pthread_once(&spares_once, spares_init) != 0 || !spares_ready)
-        return NULL;
-    sp = pthread_getspecific(spares_key);
-    if (!sp) {
-        sp = calloc(1, sizeof(*sp));
-        if (sp && pthread_setspecific(spares_key, sp) != 0) {
-            free(sp);
-            sp = NULL;
-        }
-    }
-    return sp;
-}
-
-static CURL *easy_get(void)
-{
-    struct spares *sp = spares();
-
-    if (sp && sp->n_easy)
-        return sp->easy[--sp->n_easy];
-    return curl_easy_init();
-}
-
-static void easy_put(CURL *easy)
-{
-    struct spares *sp = spares();
-
-    if (sp && sp->n_easy < SPARES_MAX) {
-        curl_easy_reset(easy);
-        sp->easy[sp->n_easy++] = easy;
-    } else {
-        curl_easy_cleanup(easy);
-    }
-}
-
-/* Takes buf when it is BODY_INITIAL_CAP (+ NUL) bytes, else frees it. */
-static void buf_put(uint8_t *buf, size_t cap)
-{
-    struct spares *sp = buf && cap == BODY_INITIAL_CAP ? spares() : NULL;
-
-    if (sp && sp->n_buf < SPARES_MAX)
-        sp->buf[sp->n_buf++] = buf;
-    else
-        free(buf);
-}
-
 /* ---- body --------------------------------------------------------------- */
 
 /* CURLOPT_WRITEFUNCTION: append, enforcing max_response_bytes. */
@@ -305,14 +215,6 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
         return 0; /* CURLE_WRITE_ERROR */
     }
     need = x->len + n;
-    if (x->cap == 0 && need <= BODY_INITIAL_CAP) {
-        struct spares *sp = spares();
-
-        if (sp && sp->n_buf) {
-            x->body = sp->buf[--sp->n_buf];
-            x->cap = BODY_INITIAL_CAP;
-        }
-    }
     if (need > x->cap) {
         ncap = x->cap ? x->cap : BODY_INITIAL_CAP;
         while (ncap < need)
@@ -694,7 +596,7 @@ enum xr_status adp_xfer_start(struct adp_curlev *cev,
     x->max = opts->max_response_bytes;
     x->connect_timeout_ms = opts->connect_timeout_ms;
     x->timeout_ms = opts->timeout_ms;
-    easy = x->h.easy = easy_get();
+    easy = x->h.easy = curl_easy_init();
     if (!easy) {
         rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
                           "curl_easy_init failed");
@@ -774,7 +676,7 @@ void adp_xfer_free(struct adp_xfer *x)
         return;
     adp_curlev_remove(x->cev, &x->h);
     if (x->h.easy)
-        easy_put(x->h.easy);
+        curl_easy_cleanup(x->h.easy);
     if (x->req_body) {
         OPENSSL_cleanse(x->req_body, x->req_len);
         free(x->req_body);
@@ -782,7 +684,7 @@ void adp_xfer_free(struct adp_xfer *x)
     curl_slist_free_all(x->headers);
     free(x->url);
     tls_state_unref(x->tls);
-    buf_put(x->body, x->cap);
+    free(x->body);
     free(x->content_type);
     free(x);
 }
