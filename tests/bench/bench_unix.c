@@ -25,9 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BU_MAX_CONNS 256
+#define BU_MAX_CONNS   256
 #define BU_MAX_SAMPLES 200000
-#define BU_BUF 65536
+#define BU_BUF         65536
 
 static const char bu_body[] =
     "{\"hetu\":\"150380-903V\",\"end_user\":\"bench.user@example.fi\","
@@ -94,7 +94,8 @@ static int bu_read_answer(int fd, char *buf)
     }
     if (sscanf(buf, "HTTP/1.%*d %ld", &status) != 1)
         return -1;
-    for (char *h = strstr(buf, "\r\n"); h && h < end; h = strstr(h + 2, "\r\n")) {
+    for (char *h = strstr(buf, "\r\n"); h && h < end;
+         h = strstr(h + 2, "\r\n")) {
         if (strncasecmp(h + 2, "Content-Length:", 15) == 0)
             clen = strtol(h + 17, NULL, 10);
     }
@@ -120,10 +121,11 @@ static void *bu_run(void *arg)
     int fd = bu_connect(c->path);
     int len;
 
-    len = snprintf(req, sizeof(req),
-                   "POST /v1/vtj/person HTTP/1.1\r\nHost: localhost\r\n"
-                   "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                   sizeof(bu_body) - 1, bu_body);
+    len = snprintf(
+        req, sizeof(req),
+        "POST /v1/vtj/person HTTP/1.1\r\nHost: localhost\r\n"
+        "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+        sizeof(bu_body) - 1, bu_body);
     if (fd < 0 || !buf) {
         c->failed = 1;
         goto out;
@@ -176,7 +178,8 @@ int main(int argc, char **argv)
     nconn = strtol(argv[2], NULL, 10);
     secs = strtol(argv[3], NULL, 10);
     if (nconn < 1 || nconn > BU_MAX_CONNS || secs < 1 || secs > 3600) {
-        fprintf(stderr, "bench_unix: 1..%d connections, 1..3600 seconds\n", BU_MAX_CONNS);
+        fprintf(stderr, "bench_unix: 1..%d connections, 1..3600 seconds\n",
+                BU_MAX_CONNS);
         return 1;
     }
     conns = calloc((size_t)nconn, sizeof(*conns));
@@ -187,7 +190,8 @@ int main(int argc, char **argv)
         conns[i].path = argv[1];
         conns[i].until = t0 + (double)secs;
         conns[i].samples = malloc(BU_MAX_SAMPLES * sizeof(double));
-        if (!conns[i].samples || pthread_create(&conns[i].thread, NULL, bu_run, &conns[i])) {
+        if (!conns[i].samples ||
+            pthread_create(&conns[i].thread, NULL, bu_run, &conns[i])) {
             fprintf(stderr, "bench_unix: cannot start connection %ld\n", i);
             free(conns[i].samples);
             conns[i].samples = NULL;
@@ -207,18 +211,21 @@ join:
     }
     all = malloc((size_t)(nall > 0 ? nall : 1) * sizeof(double));
     if (!all || requests == 0) {
-        fprintf(stderr, "bench_unix: no answer on %s (%ld of %ld connections worked)\n",
+        fprintf(stderr,
+                "bench_unix: no answer on %s (%ld of %ld connections worked)\n",
                 argv[1], working, nconn);
         goto out;
     }
     nall = 0;
     for (long i = 0; i < nconn; i++) {
-        memcpy(all + nall, conns[i].samples, (size_t)conns[i].nsamples * sizeof(double));
+        memcpy(all + nall, conns[i].samples,
+               (size_t)conns[i].nsamples * sizeof(double));
         nall += conns[i].nsamples;
     }
     qsort(all, (size_t)nall, sizeof(double), bu_cmp);
-    printf("requests %ld ok %ld rps %.0f median_us %.0f p99_us %.0f\n", requests, ok,
-           (double)requests / (t1 - t0), all[nall / 2], all[(nall * 99) / 100]);
+    printf("requests %ld ok %ld rps %.0f median_us %.0f p99_us %.0f\n",
+           requests, ok, (double)requests / (t1 - t0), all[nall / 2],
+           all[(nall * 99) / 100]);
     rc = 0;
 out:
     if (conns) {

@@ -46,19 +46,25 @@ def accepted_keys(src):
     return keys
 
 
-def ini_sections(text):
-    """(section, key, set?) for each key line, commented or not."""
-    out, sec = [], None
+def ini_walk(text):
+    """(line, section, key, set?) for each line; key is None on a line that
+    sets nothing (a commented key line counts, with set? False)."""
+    sec = None
     for line in text.splitlines():
         s = line.strip()
         h = re.fullmatch(r"\[([a-z_]+)(?:\.[A-Za-z0-9_-]+)?\]", s)
         if h:
             sec = h.group(1)
+            yield line, sec, None, False
             continue
         k = re.fullmatch(r"(;\s*)?([a-z0-9_]+)\s*=.*", s)
-        if k and sec:
-            out.append((sec, k.group(2), not k.group(1)))
-    return out
+        yield line, sec, k.group(2) if k else None, bool(k and not k.group(1))
+
+
+def ini_sections(text):
+    """(section, key, set?) for each key line, commented or not."""
+    return [(sec, key, on) for _, sec, key, on in ini_walk(text)
+            if key and sec]
 
 
 def doc_sections(text):
@@ -105,19 +111,12 @@ def main():
         if r.returncode != 0:
             print("config: vayla dev init failed: " + r.stderr)
             return 1
-        lines, sec = [], None
-        for line in example.splitlines():
-            s = line.strip()
-            h = re.fullmatch(r"\[([a-z_]+)(?:\.[A-Za-z0-9_-]+)?\]", s)
-            if h:
-                sec = h.group(1)
-            k = re.fullmatch(r"([a-z0-9_]+)\s*=.*", s)
-            if k and (sec, k.group(1)) in DEV_FILES:
-                line = "%s = %s" % (k.group(1),
-                                    os.path.join(env, DEV_FILES[(sec, k.group(1))]))
-            elif k and (sec, k.group(1)) in CREATED:
-                line = "%s = %s" % (k.group(1),
-                                    os.path.join(tmp, CREATED[(sec, k.group(1))]))
+        lines = []
+        for line, sec, key, on in ini_walk(example):
+            if on and (sec, key) in DEV_FILES:
+                line = "%s = %s" % (key, os.path.join(env, DEV_FILES[(sec, key)]))
+            elif on and (sec, key) in CREATED:
+                line = "%s = %s" % (key, os.path.join(tmp, CREATED[(sec, key)]))
             lines.append(line)
         filled = os.path.join(tmp, "vayla.conf")
         with open(filled, "w", encoding="utf-8") as f:
