@@ -146,6 +146,8 @@ static void req_free(struct adp_req *r)
     json_decref(r->body);
     if (r->raw)
         evbuffer_free(r->raw);
+    free(r->raw_type);
+    free(r->service);
     free(r->end_user);
     free(r->purpose);
     free(r->subject);
@@ -272,7 +274,7 @@ static const char *put_body(struct adp_req *r, struct evbuffer *out)
     if (r->raw) {
         if (out)
             evbuffer_add_buffer(out, r->raw);
-        return r->raw_type;
+        return r->raw_type ? r->raw_type : "application/octet-stream";
     }
     if (!r->body)
         return "application/json";

@@ -108,7 +108,7 @@ struct adp_req {
     struct vtj_call *vtj;   /* person route */
     struct soap_call *soap; /* generic SOAP route */
     struct xr_mime *mime;   /* its multipart body (borrows the input) */
-    struct xr_id service;   /* its service */
+    struct xr_id *service;  /* its service (owned; generic route only) */
     struct adp_query *query;
     struct services_check *services;   /* GET /v1/xroad/services */
     const struct adp_verdict *verdict; /* get0 from query, once done */
@@ -117,7 +117,7 @@ struct adp_req {
     json_t *body;
     bool xml;             /* the caller asked for XML (generic route) */
     struct evbuffer *raw; /* a non-JSON answer, sent as is */
-    char raw_type[XR_MIME_CTYPE_MAX];
+    char *raw_type;       /* owned; its Content-Type */
     unsigned outcome;
     const char *fault_origin;
     unsigned retry_after_s;

@@ -132,7 +132,7 @@ static json_t *answer_json(const struct adp_req *r, const struct adp_verdict *v,
     json_t *body = json_object(), *atts = json_array();
     char service[XR_ID_TEXT_MAX];
 
-    (void)xr_id_format(&r->service, false, service, sizeof(service));
+    (void)xr_id_format(r->service, false, service, sizeof(service));
     if (!body || !atts) {
         json_decref(body);
         json_decref(atts);
@@ -167,10 +167,11 @@ static bool answer_xml(struct adp_req *r, const struct soap_answer *a)
     bool ok = false;
 
     r->raw = evbuffer_new();
-    if (!r->raw)
+    r->raw_type = malloc(XR_MIME_CTYPE_MAX);
+    if (!r->raw || !r->raw_type)
         return false;
     if (a->nparts == 0) {
-        snprintf(r->raw_type, sizeof(r->raw_type),
+        snprintf(r->raw_type, XR_MIME_CTYPE_MAX,
                  "application/xml; charset=UTF-8");
         return evbuffer_add(r->raw, a->xml, a->xml_len) == 0;
     }
@@ -230,8 +231,16 @@ static bool service_of(struct adp_req *r, const char *id)
     struct xr_error err;
     bool ok;
 
-    ok = text && xr_id_parse_service(text, &r->service, &err) == XR_OK &&
-         r->service.subsystem_code[0];
+    if (!r->service)
+        r->service = malloc(sizeof(*r->service));
+    if (!r->service) {
+        free(text);
+        adp__api_reply_error(r, 503, "out_of_memory", "out of memory",
+                             AO_REJECTED);
+        return false;
+    }
+    ok = text && xr_id_parse_service(text, r->service, &err) == XR_OK &&
+         r->service->subsystem_code[0];
     free(text);
     if (!ok) {
         adp__api_reject(r, ADP_REJECT_BAD_REQUEST, 400, "invalid_service_id",
@@ -240,7 +249,7 @@ static bool service_of(struct adp_req *r, const char *id)
                         "SERVICE[/VERSION]");
         return false;
     }
-    if (!adp_caller_allows_service(r->caller, &r->service)) {
+    if (!adp_caller_allows_service(r->caller, r->service)) {
         adp__api_reject(r, ADP_REJECT_FORBIDDEN, 403, "service_not_allowed",
                         "this caller may not call that service (its "
                         "services list)");
@@ -388,7 +397,7 @@ void adp__api_soap(struct adp_req *r, const char *id)
     adp__api_query_params(r, on_soap_done, &qp);
     qp.svc = &soap_service;
     qp.call = r->soap;
-    qp.service = &r->service;
+    qp.service = r->service;
     if (adp_query_new(&qp, &r->query, &err) != XR_OK) {
         adp__api_reply_input_error(r, &err);
         return;

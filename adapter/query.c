@@ -45,8 +45,8 @@ struct adp_query {
     struct xr_request *req; /* current step's request */
     uint8_t *multipart;     /* with attachments: the body */
     size_t multipart_len;
-    char multipart_type[XR_MIME_CTYPE_MAX];
-    struct xr_response *resp;              /* kept for a fault verdict */
+    char *multipart_type;     /* its Content-Type (owned, XR_MIME_CTYPE_MAX) */
+    struct xr_response *resp; /* kept for a fault verdict */
     const struct adp_xfer_result *res;     /* during S_JUDGE only */
     bool durable_ok;                       /* last audit completion */
     char durable_msg[160];                 /* why not durable */
@@ -114,6 +114,7 @@ void adp_query_free(struct adp_query *q)
     q->p.net->release(q->p.net->ctx, q);
     xr_request_free(q->req);
     free(q->multipart);
+    free(q->multipart_type);
     xr_response_free(q->resp);
     free(q);
 }
@@ -245,10 +246,14 @@ static enum xr_status wrap(struct adp_query *q, struct xr_error *err)
     q->multipart_len = 0;
     if (n == 0)
         return XR_OK;
+    if (!q->multipart_type)
+        q->multipart_type = malloc(XR_MIME_CTYPE_MAX);
     parts = calloc(n + 1, sizeof(*parts));
-    if (!parts)
+    if (!parts || !q->multipart_type) {
+        free(parts);
         return xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
                             "out of memory");
+    }
     snprintf(parts[0].content_type, sizeof(parts[0].content_type), "%s",
              mtom ? "application/xop+xml; charset=UTF-8; type=\"text/xml\""
                   : "text/xml; charset=UTF-8");
