@@ -151,6 +151,7 @@ static void req_free(struct adp_req *r)
     free(r->end_user);
     free(r->purpose);
     free(r->subject);
+    free(r->path);
     adp_gen_unref(r->gen);
     free(r);
 }
@@ -537,10 +538,10 @@ int adp_api_verdict_status(const struct adp_verdict *v, const char **code)
             status = 504;
         break;
     case ADP_VERDICT_REJECTED:
-        *code = v->err.reason ? v->err.reason : "rejected";
+        *code = v->err->reason ? v->err->reason : "rejected";
         break;
     case ADP_VERDICT_INTERNAL:
-        if (v->err.code == XR_ENOMEM)
+        if (v->err->code == XR_ENOMEM)
             *code = "out_of_memory";
         break;
     case ADP_VERDICT_SERVICE_ERROR:
@@ -590,7 +591,7 @@ json_t *adp__api_failed_body(const struct adp_verdict *v, const char *code)
     case ADP_VERDICT_INVALID:
         body = adp__api_error_body(code, "the security server's answer failed "
                                          "validation");
-        json_object_set_new(body, "error", adp_error_json(&v->err));
+        json_object_set_new(body, "error", adp_error_json(v->err));
         break;
     case ADP_VERDICT_AUDIT:
         body = adp__api_error_body(
@@ -606,7 +607,7 @@ json_t *adp__api_failed_body(const struct adp_verdict *v, const char *code)
     case ADP_VERDICT_DATA:
     case ADP_VERDICT_NO_DATA:
     case ADP_VERDICT_SERVICE_ERROR:
-        body = adp__api_error_body(code, v->err.msg);
+        body = adp__api_error_body(code, v->err->msg);
         break;
     }
     if (body && v->message_id)
@@ -623,10 +624,10 @@ void adp__api_verdict_note(struct adp_req *r, const struct adp_verdict *v)
         /* The access line says transport_error; this says which and why
          * (transport messages carry no personal data or secrets). */
         adp_log_warn("request %s: %s: %s", r->id,
-                     adp_xfer_class_name(v->transport), v->err.msg);
+                     adp_xfer_class_name(v->transport), v->err->msg);
     } else if (v->cls == ADP_VERDICT_AUDIT || v->cls == ADP_VERDICT_INTERNAL) {
         adp_log_err("request %s: %s: %s", r->id, adp_verdict_class_name(v->cls),
-                    v->err.msg);
+                    v->err->msg);
     }
 }
 
@@ -762,6 +763,25 @@ static void handle_metrics(struct adp_req *r)
     req_end(r);
 }
 
+void adp__api_park(struct adp_req *r, bool body)
+{
+    struct evkeyvalq *h = evhttp_request_get_input_headers(r->http);
+    struct evkeyval *kv, *next;
+
+    for (kv = h->tqh_first; kv; kv = next) {
+        next = kv->next.tqe_next;
+        /* The first header of this name is kv itself: the earlier ones
+         * are kept ones or gone. */
+        if (strcasecmp(kv->key, "Connection") &&
+            strcasecmp(kv->key, "Proxy-Connection"))
+            (void)evhttp_remove_header(h, kv->key);
+    }
+    if (body) {
+        struct evbuffer *in = evhttp_request_get_input_buffer(r->http);
+        (void)evbuffer_drain(in, evbuffer_get_length(in));
+    }
+}
+
 /* ---- routing -------------------------------------------------------------
  */
 
@@ -786,7 +806,7 @@ static bool query_admitted(struct adp_req *r, enum evhttp_cmd_type cmd,
 
     r->route = route;
     r->kind = RK_QUERY;
-    snprintf(r->path, sizeof(r->path), "%s", path);
+    r->path = strndup(path, API_PATH_LOG_MAX - 1); /* NULL: logged as - */
     if (cmd != (get ? EVHTTP_REQ_GET : EVHTTP_REQ_POST)) {
         adp__api_reject(r, ADP_REJECT_BAD_REQUEST, 405, "method_not_allowed",
                         get ? "use GET" : "use POST");

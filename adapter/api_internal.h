@@ -96,10 +96,10 @@ struct adp_req {
     enum adp__api_kind kind;
     enum adp_metrics_route route;
     char id[32];
-    char path[API_PATH_LOG_MAX]; /* for the access log */
-    struct adp_conn_info conn;   /* the connection it came on */
-    bool close;                  /* answer with Connection: close */
-    struct adp_caller *caller;   /* borrowed from gen (rate is mutable) */
+    char *path; /* owned, for the access log (API_PATH_LOG_MAX) */
+    struct adp_conn_info conn; /* the connection it came on */
+    bool close;                /* answer with Connection: close */
+    struct adp_caller *caller; /* borrowed from gen (rate is mutable) */
     int64_t t_start_us;
     /* The query. */
     char *end_user; /* clean (adp_query_text) */
@@ -130,6 +130,14 @@ struct adp_req {
 
 /* Send the prepared answer (r->raw, or r->body as JSON, or as XML when
  * r->xml), account for it and free the request. */
+/*
+ * The route has taken what it needs from the request: drop the input
+ * headers but those libevent reads when answering (Connection,
+ * Proxy-Connection) and, when `body`, the body, so that a query waiting
+ * for the security server does not hold them (docs/performance.md).
+ */
+void adp__api_park(struct adp_req *r, bool body);
+
 void adp__api_reply_send(struct adp_req *r);
 
 /* Answer with an error object {"code","message"}. */

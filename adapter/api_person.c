@@ -247,7 +247,9 @@ void adp__api_person(struct adp_req *r)
                         "send the query with Content-Type: application/json");
         return;
     }
-    if (person_parse(r, &in) && person_query(r, &in))
+    if (person_parse(r, &in) && person_query(r, &in)) {
+        adp__api_park(r, true);
         adp_query_start(r->query); /* may answer (and free r) at once */
+    }
     person_in_free(&in);
 }

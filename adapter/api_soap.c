@@ -402,5 +402,6 @@ void adp__api_soap(struct adp_req *r, const char *id)
         adp__api_reply_input_error(r, &err);
         return;
     }
+    adp__api_park(r, false);   /* r->mime borrows the body */
     adp_query_start(r->query); /* may answer (and free r) at once */
 }

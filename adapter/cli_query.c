@@ -153,21 +153,21 @@ static void explain(const struct adp_verdict *v)
                 v->fault->detail[0] ? ": " : "", v->fault->detail);
         return;
     case ADP_VERDICT_INVALID:
-        fprintf(stderr, "vayla: invalid response: %s\n", v->err.msg);
+        fprintf(stderr, "vayla: invalid response: %s\n", v->err->msg);
         return;
     case ADP_VERDICT_TRANSPORT:
         fprintf(stderr, "vayla: %s: %s\n", adp_xfer_class_name(v->transport),
-                v->err.msg);
+                v->err->msg);
         return;
     case ADP_VERDICT_REJECTED:
     case ADP_VERDICT_INTERNAL:
         fprintf(stderr, "vayla: cannot build the request: %s [%s]\n",
-                v->err.msg, v->err.reason ? v->err.reason : "");
+                v->err->msg, v->err->reason ? v->err->reason : "");
         return;
     case ADP_VERDICT_AUDIT:
         fprintf(stderr, "vayla: audit store (%s): %s\n",
                 v->sent ? "the answer is withheld" : "the query was not sent",
-                v->err.msg);
+                v->err->msg);
         return;
     }
 }
@@ -197,7 +197,7 @@ static json_t *verdict_json(const struct run *run, struct adp_query *q,
         e = json_object();
         json_object_set_new(e, "code",
                             json_string(adp_xfer_class_name(v->transport)));
-        json_object_set_new(e, "message", json_string(v->err.msg));
+        json_object_set_new(e, "message", json_string(v->err->msg));
         if (v->http_status != 0)
             json_object_set_new(e, "http_status", json_integer(v->http_status));
         json_object_set_new(o, "error", e);
@@ -206,7 +206,7 @@ static json_t *verdict_json(const struct run *run, struct adp_query *q,
     case ADP_VERDICT_REJECTED:
     case ADP_VERDICT_AUDIT:
     case ADP_VERDICT_INTERNAL:
-        json_object_set_new(o, "error", adp_error_json(&v->err));
+        json_object_set_new(o, "error", adp_error_json(v->err));
         return o;
     }
     return o;

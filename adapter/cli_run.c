@@ -313,7 +313,7 @@ json_t *adp_cli_verdict_json(struct adp_query *q, const struct adp_verdict *v)
         e = json_object();
         json_object_set_new(e, "code",
                             json_string(adp_xfer_class_name(v->transport)));
-        json_object_set_new(e, "message", json_string(v->err.msg));
+        json_object_set_new(e, "message", json_string(v->err->msg));
         if (v->http_status != 0)
             json_object_set_new(e, "http_status", json_integer(v->http_status));
         json_object_set_new(o, "error", e);
@@ -322,7 +322,7 @@ json_t *adp_cli_verdict_json(struct adp_query *q, const struct adp_verdict *v)
     case ADP_VERDICT_REJECTED:
     case ADP_VERDICT_AUDIT:
     case ADP_VERDICT_INTERNAL:
-        json_object_set_new(o, "error", adp_error_json(&v->err));
+        json_object_set_new(o, "error", adp_error_json(v->err));
         return o;
     }
     return o;
@@ -346,21 +346,21 @@ void adp_cli_verdict_explain(const char *what, const struct adp_verdict *v)
         return;
     case ADP_VERDICT_INVALID:
         fprintf(stderr, "vayla: %s: invalid response: %s [%s]\n", what,
-                v->err.msg, v->err.reason ? v->err.reason : "");
+                v->err->msg, v->err->reason ? v->err->reason : "");
         return;
     case ADP_VERDICT_TRANSPORT:
         fprintf(stderr, "vayla: %s: %s: %s\n", what,
-                adp_xfer_class_name(v->transport), v->err.msg);
+                adp_xfer_class_name(v->transport), v->err->msg);
         return;
     case ADP_VERDICT_REJECTED:
     case ADP_VERDICT_INTERNAL:
         fprintf(stderr, "vayla: %s: cannot build the request: %s [%s]\n", what,
-                v->err.msg, v->err.reason ? v->err.reason : "");
+                v->err->msg, v->err->reason ? v->err->reason : "");
         return;
     case ADP_VERDICT_AUDIT:
         fprintf(stderr, "vayla: %s: audit store (%s): %s\n", what,
                 v->sent ? "the answer is withheld" : "the query was not sent",
-                v->err.msg);
+                v->err->msg);
         return;
     }
 }

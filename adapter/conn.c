@@ -84,7 +84,7 @@ struct conn {
     size_t cap;          /* the body cap last set */
     bool bad;
     int bad_status;
-    char why[96];
+    const char *why; /* static: which framing rule refused */
     bool has_cred;
     uid_t uid;
     gid_t gid;
@@ -324,7 +324,7 @@ static void refuse(struct conn *c, const char *why)
 {
     c->bad = true;
     c->bad_status = 400;
-    snprintf(c->why, sizeof(c->why), "%s", why);
+    c->why = why;
     c->scan.st = SC_OFF;
 }
 
@@ -873,7 +873,7 @@ bool adp_conns_dispatched(struct adp_conns *cs, struct evhttp_connection *evcon,
     info->listener = c->l;
     info->bad_framing = c->bad;
     info->bad_status = c->bad_status;
-    snprintf(info->why, sizeof(info->why), "%s", c->why);
+    info->why = c->why;
     info->has_peer_cred = c->has_cred;
     info->uid = c->uid;
     info->gid = c->gid;

@@ -101,7 +101,7 @@ struct adp_conn_info {
     enum adp_listener listener;
     bool bad_framing;   /* strict framing refused the request head */
     int bad_status;     /* 400, or 431 for a head over max_head_bytes */
-    char why[96];       /* which rule, for the 400 answer */
+    const char *why;    /* static: which rule, for the 400 answer */
     bool has_peer_cred; /* UNIX peers */
     uid_t uid;
     gid_t gid;

@@ -272,6 +272,13 @@ char *adp_json_dump_line(const json_t *j, size_t *len)
         free(w.p);
         return NULL;
     }
+    /* Give back the room the doubling left: answers can wait a while in
+     * the output buffers of slow readers. */
+    if (w.cap - w.n >= 1024) {
+        char *p = realloc(w.p, w.n);
+        if (p)
+            w.p = p;
+    }
     *len = w.n - 1;
     return w.p;
 }

@@ -48,12 +48,30 @@ struct adp_query {
     char *multipart_type;     /* its Content-Type (owned, XR_MIME_CTYPE_MAX) */
     struct xr_response *resp; /* kept for a fault verdict */
     const struct adp_xfer_result *res;     /* during S_JUDGE only */
-    bool durable_ok;                       /* last audit completion */
-    char durable_msg[160];                 /* why not durable */
     int64_t wait_since_us;                 /* audit wait start */
     char ids[ADP_QUERY_MAX_STEPS][ID_MAX]; /* message ids, oldest first */
+    struct xr_error *err;                  /* v.err once one is set (owned) */
     struct adp_verdict v;
 };
+
+/* v.err before any is set, and when the room for one was not there. */
+static const struct xr_error no_error;
+static const struct xr_error lost_error = {
+    XR_ENOMEM, "out_of_memory",
+    "",        0,
+    0,         "out of memory (the reason of this failure was lost)"};
+
+/* The verdict's error: a copy of *e, allocated the first time. */
+static void set_err(struct adp_query *q, const struct xr_error *e)
+{
+    if (!q->err && !(q->err = malloc(sizeof(*q->err)))) {
+        q->v.err = &lost_error;
+        return;
+    }
+    if (e != q->err)
+        *q->err = *e;
+    q->v.err = q->err;
+}
 
 const char *adp_verdict_class_name(enum adp_verdict_class cls)
 {
@@ -103,6 +121,7 @@ enum xr_status adp_query_new(const struct adp_query_params *p,
     q->p = *p;
     q->st = S_NEW;
     q->v.upstream_us = -1;
+    q->v.err = &no_error;
     *out = q;
     return XR_OK;
 }
@@ -116,6 +135,7 @@ void adp_query_free(struct adp_query *q)
     free(q->multipart);
     free(q->multipart_type);
     xr_response_free(q->resp);
+    free(q->err);
     free(q);
 }
 
@@ -146,7 +166,7 @@ static void build_failed(struct adp_query *q, const struct xr_error *err)
     bool internal = err->code == XR_ENOMEM || err->code == XR_EINTERNAL ||
                     err->code == XR_EIO;
 
-    q->v.err = *err;
+    set_err(q, err);
     verdict(q, internal ? ADP_VERDICT_INTERNAL : ADP_VERDICT_REJECTED,
             internal ? "internal_error" : "rejected");
 }
@@ -154,9 +174,12 @@ static void build_failed(struct adp_query *q, const struct xr_error *err)
 static void transport(struct adp_query *q, enum adp_xfer_class cls,
                       const char *message)
 {
+    struct xr_error e;
+
     q->v.transport = cls;
-    xr_error_set(&q->v.err, cls == ADP_XFER_TIMEOUT ? XR_ETIMEDOUT : XR_EIO,
+    xr_error_set(&e, cls == ADP_XFER_TIMEOUT ? XR_ETIMEDOUT : XR_EIO,
                  adp_xfer_class_name(cls), "", "%s", message);
+    set_err(q, &e);
     verdict(q, ADP_VERDICT_TRANSPORT, "transport_error");
 }
 
@@ -225,7 +248,7 @@ static void submit_intent(struct adp_query *q)
     q->wait_since_us = adp_mono_us();
     q->st = S_WAIT_INTENT;
     if (a->intent(a->ctx, q, &in, &err) != XR_OK) {
-        q->v.err = err;
+        set_err(q, &err);
         verdict(q, ADP_VERDICT_AUDIT, "audit_unavailable");
         q->st = S_FINISH;
     }
@@ -330,7 +353,7 @@ static void decode(struct adp_query *q, const struct xr_response *resp)
     const char *outcome = NULL, *code = NULL;
 
     if (svc->decode(q->p.call, resp, &err) != XR_OK) {
-        q->v.err = err;
+        set_err(q, &err);
         verdict(q, ADP_VERDICT_INVALID, "invalid_response");
         return;
     }
@@ -406,7 +429,7 @@ static void judge(struct adp_query *q, const struct adp_xfer_result *res)
                      err.reason ? err.reason : "invalid", err.msg);
             transport(q, ADP_XFER_HTTP_STATUS, msg);
         } else {
-            q->v.err = err;
+            set_err(q, &err);
             verdict(q, ADP_VERDICT_INVALID, "invalid_response");
         }
         return;
@@ -454,7 +477,7 @@ static void submit_outcome(struct adp_query *q)
     q->wait_since_us = adp_mono_us();
     q->st = S_WAIT_OUTCOME;
     if (a->outcome(a->ctx, q, &o, &err) != XR_OK) {
-        q->v.err = err;
+        set_err(q, &err);
         verdict(q, ADP_VERDICT_AUDIT, "audit_unavailable");
         q->st = S_FINISH;
     }
@@ -596,8 +619,11 @@ void adp_query_on_durable(struct adp_query *q, bool ok, const char *msg)
     if (ok) {
         q->st = intent ? S_SEND : S_NEXT;
     } else {
-        xr_error_set(&q->v.err, XR_EIO, "audit_unavailable", "", "%s",
+        struct xr_error e;
+
+        xr_error_set(&e, XR_EIO, "audit_unavailable", "", "%s",
                      msg ? msg : "the audit store failed");
+        set_err(q, &e);
         /* After a failed intent nothing is sent; after a failed outcome
          * the answer is withheld. */
         if (intent)

@@ -88,10 +88,13 @@ struct adp_verdict {
     const char *return_code; /* NULL when none */
     /*
      * Why, for INVALID, TRANSPORT, REJECTED, AUDIT and INTERNAL:
-     * err.reason is the stable code (for TRANSPORT the class name) and
-     * err.msg the sentence for operators (no personal data, no secrets).
+     * err->reason is the stable code (for TRANSPORT the class name) and
+     * err->msg the sentence for operators (no personal data, no secrets).
+     * Never NULL (an empty error otherwise); get0, valid until the query
+     * is freed. Held apart from the query so that a waiting query does not
+     * carry it.
      */
-    struct xr_error err;
+    const struct xr_error *err;
     const char *message_id; /* X-Road id of the last request, or NULL */
     unsigned steps;         /* requests built (1, 2 after a follow-up) */
     int64_t upstream_us;    /* summed over exchanges, -1 when none */

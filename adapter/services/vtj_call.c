@@ -15,7 +15,7 @@ struct vtj_call {
     struct vtj_policy pol;
     char subject[SUBJECT_MAX]; /* hetu or SATU of the current request */
     bool is_satu;
-    char product[VTJ_PRODUCT_MAX + 1];
+    char *product; /* checked: at most VTJ_PRODUCT_MAX bytes */
     char *end_user;
     char *billing;
     struct vtj_result *result; /* of the current request */
@@ -28,6 +28,7 @@ void vtj_call_free(struct vtj_call *c)
         return;
     vtj_result_free(c->result);
     vtj_result_free(c->first);
+    free(c->product);
     free(c->end_user);
     free(c->billing);
     free(c);
@@ -75,9 +76,12 @@ enum xr_status vtj_call_new(const struct vtj_call_params *p,
     rc = vtj_query_check(&c->q, err);
     if (rc != XR_OK)
         goto out;
-    /* Checked: the codes and the product fit their buffers. */
+    /* Checked: the code fits its buffer. */
     snprintf(c->subject, sizeof(c->subject), "%s", subject);
-    snprintf(c->product, sizeof(c->product), "%s", p->product);
+    if (!(c->product = strdup(p->product))) {
+        rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "", "out of memory");
+        goto out;
+    }
     c->q.product = c->product;
     aim(c);
     *out = c;

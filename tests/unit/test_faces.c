@@ -79,14 +79,16 @@ static void test_faces_match_docs(void **state)
     read_table("cli.md", cli);
     for (unsigned c = 0; c < ADP_VERDICT_COUNT; c++) {
         struct adp_verdict v;
+        struct xr_error e;
         const char *code = NULL;
         int http;
 
         memset(&v, 0, sizeof(v));
+        v.err = &e;
         v.cls = (enum adp_verdict_class)c;
         v.transport = ADP_XFER_CONNECT_FAILED;
         v.outcome = "not_found";
-        xr_error_set(&v.err, XR_EINVAL, "invalid_hetu", "", "x");
+        xr_error_set(&e, XR_EINVAL, "invalid_hetu", "", "x");
         http = adp_api_verdict_status(&v, &code);
         if (!api[c].seen || !cli[c].seen)
             fail_msg("verdict %s missing from a documented table",
@@ -112,10 +114,13 @@ static void test_faces_match_docs(void **state)
 static void test_codes(void **state)
 {
     struct adp_verdict v;
+    struct xr_error e;
     const char *code;
 
     (void)state;
     memset(&v, 0, sizeof(v));
+    xr_error_clear(&e);
+    v.err = &e;
     v.cls = ADP_VERDICT_TRANSPORT;
     v.transport = ADP_XFER_TIMEOUT;
     assert_int_equal(adp_api_verdict_status(&v, &code), 504);
@@ -128,14 +133,14 @@ static void test_codes(void **state)
     assert_int_equal(adp_api_verdict_status(&v, &code), 404);
     assert_string_equal(code, "passivated");
     v.cls = ADP_VERDICT_REJECTED;
-    xr_error_set(&v.err, XR_EINVAL, "missing_end_user", "end_user", "x");
+    xr_error_set(&e, XR_EINVAL, "missing_end_user", "end_user", "x");
     assert_int_equal(adp_api_verdict_status(&v, &code), 422);
     assert_string_equal(code, "missing_end_user");
     v.cls = ADP_VERDICT_INTERNAL;
-    xr_error_set(&v.err, XR_ENOMEM, "out_of_memory", "", "x");
+    xr_error_set(&e, XR_ENOMEM, "out_of_memory", "", "x");
     assert_int_equal(adp_api_verdict_status(&v, &code), 503);
     assert_string_equal(code, "out_of_memory");
-    xr_error_set(&v.err, XR_EINTERNAL, "digest_failed", "", "x");
+    xr_error_set(&e, XR_EINTERNAL, "digest_failed", "", "x");
     assert_int_equal(adp_api_verdict_status(&v, &code), 503);
     assert_string_equal(code, "internal_error");
     v.cls = ADP_VERDICT_SERVICE_ERROR;

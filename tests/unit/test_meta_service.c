@@ -303,7 +303,7 @@ static void test_allowed_methods_fault_and_invalid(void **state)
             "</xrd:allowedMethodsResponse>",
             NULL, NULL, NULL, 0);
     assert_int_equal(w.v.cls, ADP_VERDICT_INVALID);
-    assert_string_equal(w.v.err.reason, "meta_invalid");
+    assert_string_equal(w.v.err->reason, "meta_invalid");
     assert_string_equal(w.outcome, "invalid_response");
     assert_int_equal(meta_call_services(call, &ids), 0);
     world_free(&w);
@@ -357,7 +357,7 @@ static void test_get_wsdl(void **state)
             "</xrd:getWsdlResponse>",
             "text/xml", "wsdl", WSDL, strlen(WSDL));
     assert_int_equal(w.v.cls, ADP_VERDICT_INVALID);
-    assert_string_equal(w.v.err.reason, "wsdl_mismatch");
+    assert_string_equal(w.v.err->reason, "wsdl_mismatch");
     assert_null(meta_call_wsdl(call).ptr);
     world_free(&w);
     meta_call_free(call);
@@ -436,7 +436,7 @@ static void test_opmon(void **state)
     world_start(&w, &opmon_service, call);
     respond(&w, OPMON_BODY("3"), "application/gzip", "d", gz, gz_len);
     assert_int_equal(w.v.cls, ADP_VERDICT_INVALID);
-    assert_string_equal(w.v.err.reason, "opmon_count_mismatch");
+    assert_string_equal(w.v.err->reason, "opmon_count_mismatch");
     assert_null(opmon_call_result(call));
     world_free(&w);
     opmon_call_free(call);

@@ -482,7 +482,7 @@ static void test_invalid(void **state)
     }
     deliver(&w, ADP_XFER_OK, 200, bad);
     assert_int_equal(w.v.cls, ADP_VERDICT_INVALID);
-    assert_string_equal(w.v.err.reason, "request_hash_mismatch");
+    assert_string_equal(w.v.err->reason, "request_hash_mismatch");
     assert_string_equal(w.audit.classes[0], "invalid_response");
     free(bad);
     world_free(&w);
@@ -492,7 +492,7 @@ static void test_invalid(void **state)
     adp_query_start(w.q);
     deliver(&w, ADP_XFER_OK, 200, answer(&w, NULL));
     assert_int_equal(w.v.cls, ADP_VERDICT_INVALID);
-    assert_string_equal(w.v.err.reason, "not_vtj_response");
+    assert_string_equal(w.v.err->reason, "not_vtj_response");
     world_free(&w);
 }
 
@@ -505,8 +505,8 @@ static void test_transport(void **state)
     assert_int_equal(run_one(&w, ADP_XFER_TIMEOUT, 0, NULL),
                      ADP_VERDICT_TRANSPORT);
     assert_int_equal(w.v.transport, ADP_XFER_TIMEOUT);
-    assert_string_equal(w.v.err.reason, "timeout");
-    assert_string_equal(w.v.err.msg, "fake timeout");
+    assert_string_equal(w.v.err->reason, "timeout");
+    assert_string_equal(w.v.err->msg, "fake timeout");
     assert_string_equal(w.audit.classes[0], "transport_error");
     /* No answer came: no response digest is recorded. */
     assert_false(w.audit.response_digest[0]);
@@ -548,7 +548,7 @@ static void test_500(void **state)
     assert_int_equal(run_one(&w, ADP_XFER_OK, 500, "<html>oops</html>"),
                      ADP_VERDICT_TRANSPORT);
     assert_int_equal(w.v.transport, ADP_XFER_HTTP_STATUS);
-    assert_non_null(strstr(w.v.err.msg, "HTTP 500"));
+    assert_non_null(strstr(w.v.err->msg, "HTTP 500"));
     world_free(&w);
     world_init(&w, true);
     adp_query_start(w.q);
@@ -594,7 +594,7 @@ static void test_rejected_and_internal(void **state)
     adp_query_start(w.q);
     assert_int_equal(w.dones, 1);
     assert_int_equal(w.v.cls, ADP_VERDICT_REJECTED);
-    assert_string_equal(w.v.err.reason, "invalid_hetu");
+    assert_string_equal(w.v.err->reason, "invalid_hetu");
     assert_false(w.v.sent);
     assert_int_equal(w.net.exchanges, 0);
     assert_int_equal(w.audit.intents, 0);
@@ -631,7 +631,7 @@ static void test_audit_failures(void **state)
     assert_int_equal(w.dones, 1);
     assert_int_equal(w.v.cls, ADP_VERDICT_AUDIT);
     assert_false(w.v.sent);
-    assert_string_equal(w.v.err.msg, "later");
+    assert_string_equal(w.v.err->msg, "later");
     assert_int_equal(w.net.exchanges, 0);
     /* The intent may still be committed later: it is closed. */
     assert_int_equal(w.audit.closes, 1);
