@@ -331,6 +331,7 @@ static enum xr_status wal_on(struct adp_audit *a, struct xr_error *err)
     st = NULL;
     if (!adp__audit_exec_sql(a, "PRAGMA synchronous=FULL;"
                                 "PRAGMA secure_delete=ON;"
+                                "PRAGMA cache_size=-1024;"
                                 "PRAGMA journal_size_limit=67108864;")) {
         rc = adp__audit_db_error(a, err, "setting pragmas");
         goto out;

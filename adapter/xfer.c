@@ -34,6 +34,10 @@
 #include "xfer.h"
 
 #define BODY_INITIAL_CAP    (16u * 1024u)
+/* libcurl's receive buffer, held by every exchange for its whole life
+ * (libcurl's default is 16 KiB): one page, as nginx's proxy buffers, a
+ * quarter of the memory per exchange waiting on the security server. */
+#define RECV_BUFFER_BYTES   4096L
 #define ADP_XFER_MAX_IDLE_S 25L /* seconds a pooled connection may idle */
 #define FP_TEXT_MAX         (ADP_XFER_PIN_LEN * 3) /* "AB:CD:...:EF" + NUL */
 
@@ -613,6 +617,7 @@ enum xr_status adp_xfer_start(struct adp_curlev *cev,
     SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
     SETOPT(CURLOPT_PROXY, ""); /* ignore http_proxy & co: the SS is local */
     SETOPT(CURLOPT_NOSIGNAL, 1L);
+    SETOPT(CURLOPT_BUFFERSIZE, RECV_BUFFER_BYTES);
     SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     SETOPT(CURLOPT_USERAGENT, "vayla/" VAYLA_VERSION);
     SETOPT(CURLOPT_HTTPHEADER, x->headers);
