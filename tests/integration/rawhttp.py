@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Send one raw HTTP request (bytes as given, escapes \\r \\n \\t \\xNN
-decoded) over TLS or a UNIX socket and print the status line and the body.
+decoded) over TLS or a UNIX socket and print the status line, the body
+and whether the server closed the connection (within 10 s).
 
   rawhttp.py tls HOST PORT CA REQUEST
   rawhttp.py unix PATH REQUEST
@@ -26,10 +27,12 @@ def main():
     raw = codecs.escape_decode(req.encode())[0]
     s.sendall(raw)
     out = b""
+    closed = False
     try:
         while True:
             d = s.recv(65536)
             if not d:
+                closed = True
                 break
             out += d
     except (socket.timeout, ssl.SSLError, ConnectionError):
@@ -37,6 +40,7 @@ def main():
     head, _, body = out.partition(b"\r\n\r\n")
     print(head.split(b"\r\n")[0].decode(errors="replace"))
     print(body.decode(errors="replace"))
+    print("rawhttp: the server closed" if closed else "rawhttp: the server kept it open")
 
 
 main()
