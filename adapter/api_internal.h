@@ -128,8 +128,6 @@ struct adp_req {
 /* ---- api.c ---------------------------------------------------------------
  */
 
-/* Send the prepared answer (r->raw, or r->body as JSON, or as XML when
- * r->xml), account for it and free the request. */
 /*
  * The route has taken what it needs from the request: drop the input
  * headers but those libevent reads when answering (Connection,
@@ -138,6 +136,8 @@ struct adp_req {
  */
 void adp__api_park(struct adp_req *r, bool body);
 
+/* Send the prepared answer (r->raw, or r->body as JSON, or as XML when
+ * r->xml), account for it and free the request. */
 void adp__api_reply_send(struct adp_req *r);
 
 /* Answer with an error object {"code","message"}. */

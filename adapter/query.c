@@ -57,9 +57,9 @@ struct adp_query {
 /* v.err before any is set, and when the room for one was not there. */
 static const struct xr_error no_error;
 static const struct xr_error lost_error = {
-    XR_ENOMEM, "out_of_memory",
-    "",        0,
-    0,         "out of memory (the reason of this failure was lost)"};
+    .code = XR_ENOMEM,
+    .reason = "out_of_memory",
+    .msg = "out of memory (the reason of this failure was lost)"};
 
 /* The verdict's error: a copy of *e, allocated the first time. */
 static void set_err(struct adp_query *q, const struct xr_error *e)
@@ -68,8 +68,7 @@ static void set_err(struct adp_query *q, const struct xr_error *e)
         q->v.err = &lost_error;
         return;
     }
-    if (e != q->err)
-        *q->err = *e;
+    *q->err = *e;
     q->v.err = q->err;
 }
 
