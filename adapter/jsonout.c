@@ -210,18 +210,20 @@ static void jw_value(struct jw *w, const json_t *j, unsigned depth)
     }
     switch (json_typeof(j)) {
     case JSON_OBJECT: {
-        const char *key;
-        json_t *v;
+        /* The iterator directly: json_object_foreach() looks every key
+         * up in the hash table twice to step to the next one. */
+        json_t *o = (json_t *)(uintptr_t)j;
         bool first = true;
         jw_put(w, "{", 1);
-        json_object_foreach((json_t *)(uintptr_t)j, key, v)
-        {
+        for (void *it = json_object_iter(o); it;
+             it = json_object_iter_next(o, it)) {
             if (!first)
                 jw_put(w, ",", 1);
             first = false;
-            jw_string(w, key, strlen(key));
+            jw_string(w, json_object_iter_key(it),
+                      json_object_iter_key_len(it));
             jw_put(w, ":", 1);
-            jw_value(w, v, depth + 1);
+            jw_value(w, json_object_iter_value(it), depth + 1);
         }
         jw_put(w, "}", 1);
         break;

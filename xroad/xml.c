@@ -152,9 +152,18 @@ static enum xr_status attr_prescan(const uint8_t *b, size_t n,
     const uint8_t *p = b, *end = b + n;
     size_t total = 0;
 
+    /* Every attribute the scan below counts is one '=' byte: a document
+     * with no more '=' bytes than one element may have attributes is
+     * within both caps, whatever its shape (memchr, not a byte loop). */
+    for (const uint8_t *q = b; (q = memchr(q, '=', (size_t)(end - q))) != NULL;
+         q++)
+        if (++total > lim->max_attrs)
+            break;
+    if (total <= lim->max_attrs && total <= lim->max_nodes)
+        return XR_OK;
+    total = 0;
     while ((p = memchr(p, '<', (size_t)(end - p))) != NULL) {
         unsigned in_tag = 0;
-        uint8_t quote = 0;
         if (end - p >= 4 && !memcmp(p, "<!--", 4)) {
             p = find(p + 4, end, "-->", 3);
             continue;
@@ -170,11 +179,12 @@ static enum xr_status attr_prescan(const uint8_t *b, size_t n,
             continue;
         }
         for (p++; p < end; p++) {
-            if (quote) {
-                if (*p == quote)
-                    quote = 0;
-            } else if (*p == '"' || *p == '\'') {
-                quote = *p;
+            if (*p == '"' || *p == '\'') {
+                /* a quoted value: straight to its closing quote */
+                const uint8_t *q = memchr(p + 1, *p, (size_t)(end - p - 1));
+                if (!q)
+                    return XR_OK; /* unclosed: the parser refuses it */
+                p = q;
             } else if (*p == '=') {
                 if (++in_tag > lim->max_attrs)
                     return xr_error_set(err, XR_ELIMIT, "too_large", "",
