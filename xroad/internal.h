@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include <libxml/tree.h>
+#include <libxml/dict.h>
 
 #include "xroad/xroad.h"
 
@@ -72,14 +73,52 @@ XR_HIDDEN enum xr_status xr__random(uint8_t *out, size_t n,
  * texts are stored inside their nodes, which halves the allocations of a
  * pretty-printed answer. Bytes are hashed from the buffer, never from the
  * tree, so nothing that is checked changes.
- * Ownership: *out is a new document (xmlFreeDoc).
+ * Ownership: *out is a new document (xr__xml_free()).
  */
 #define XR__XML_READONLY 1u
+/*
+ * XR__XML_ARENA (implies READONLY): the tree is built in one arena
+ * (xtree.c): the same libxml2 structures, read and copied as usual, but
+ * never modified and freed only with xr__xml_free().
+ */
+#define XR__XML_ARENA    2u
 XR_HIDDEN enum xr_status xr__xml_parse(const uint8_t *buf, size_t len,
                                        const char *encoding,
                                        const struct xr_limits *lim,
                                        unsigned flags, xmlDocPtr *out,
                                        struct xr_error *err);
+
+/* Free a document of xr__xml_parse(), of either kind. NULL is a no-op. */
+XR_HIDDEN void xr__xml_free(xmlDocPtr doc);
+
+/*
+ * The arena tree builder behind XR__XML_ARENA (xtree.c), driven by
+ * xml.c's SAX hooks after its caps have counted each event. A handler
+ * that cannot build (out of memory, a construct SAX2 would not produce
+ * from a document without a DTD) stops the parser and
+ * xr__xtree_failed() says why. dict is the parser's dictionary (a
+ * reference is kept); hint the document's size in bytes.
+ * Ownership: xr__xtree_finish() hands over the document (freed with
+ * xr__xml_free(), which frees the builder); otherwise xr__xtree_free().
+ */
+struct xr__xtree;
+XR_HIDDEN struct xr__xtree *xr__xtree_new(xmlDictPtr dict, size_t hint);
+XR_HIDDEN void xr__xtree_free(struct xr__xtree *t);
+XR_HIDDEN xmlDocPtr xr__xtree_finish(struct xr__xtree *t,
+                                     xmlParserCtxtPtr ctxt);
+XR_HIDDEN const char *xr__xtree_failed(const struct xr__xtree *t);
+XR_HIDDEN void xr__xtree_start(struct xr__xtree *t, xmlParserCtxtPtr ctxt,
+                               const xmlChar *localname, const xmlChar *prefix,
+                               const xmlChar *uri, int nb_namespaces,
+                               const xmlChar **namespaces, int nb_attributes,
+                               const xmlChar **attributes);
+XR_HIDDEN void xr__xtree_end(struct xr__xtree *t, xmlParserCtxtPtr ctxt);
+XR_HIDDEN void xr__xtree_text(struct xr__xtree *t, xmlParserCtxtPtr ctxt,
+                              const xmlChar *ch, int len);
+XR_HIDDEN void xr__xtree_comment(struct xr__xtree *t, xmlParserCtxtPtr ctxt,
+                                 const xmlChar *value);
+XR_HIDDEN void xr__xtree_pi(struct xr__xtree *t, xmlParserCtxtPtr ctxt,
+                            const xmlChar *target, const xmlChar *data);
 
 /*
  * Serialise doc as UTF-8 (with the XML declaration) into a new
@@ -153,7 +192,8 @@ XR_HIDDEN enum xr_status xr__mime_split(const uint8_t *buf, size_t len,
 
 /*
  * The SOAP message inside an HTTP body: for text/xml the whole body, for
- * multipart the first part. Parses it (hardened) and fills *doc.
+ * multipart the first part. Parses it (hardened) and fills *doc, a
+ * read-only tree; xml_flags XR__XML_ARENA builds it in one arena.
  * parts/nparts receive all parts (NULL for text/xml).
  */
 struct xr__soap {
@@ -166,7 +206,7 @@ struct xr__soap {
 XR_HIDDEN enum xr_status xr__soap_open(const char *content_type,
                                        const uint8_t *buf, size_t len,
                                        const struct xr_limits *lim,
-                                       struct xr__soap *out,
+                                       unsigned xml_flags, struct xr__soap *out,
                                        struct xr_error *err);
 XR_HIDDEN void xr__soap_close(struct xr__soap *s);
 

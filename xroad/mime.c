@@ -341,7 +341,8 @@ static bool media_is_soap_part(const char *media)
 
 enum xr_status xr__soap_open(const char *content_type, const uint8_t *buf,
                              size_t len, const struct xr_limits *limits,
-                             struct xr__soap *out, struct xr_error *err)
+                             unsigned xml_flags, struct xr__soap *out,
+                             struct xr_error *err)
 {
     struct xr_limits lim = *limits;
     struct xr__ctype ct, pct;
@@ -403,7 +404,7 @@ enum xr_status xr__soap_open(const char *content_type, const uint8_t *buf,
         goto fail;
     }
     rc = xr__xml_parse(out->soap, out->soap_len, encoding, &lim,
-                       XR__XML_READONLY, &out->doc, err);
+                       XR__XML_READONLY | xml_flags, &out->doc, err);
     if (rc != XR_OK)
         goto fail;
     return XR_OK;
@@ -416,8 +417,7 @@ void xr__soap_close(struct xr__soap *s)
 {
     if (!s)
         return;
-    if (s->doc)
-        xmlFreeDoc(s->doc);
+    xr__xml_free(s->doc);
     free(s->parts);
     memset(s, 0, sizeof(*s));
 }

@@ -99,7 +99,9 @@ static enum xr_status parse(const char *content_type, const uint8_t *buf,
         memcpy(resp->buf, buf, len);
     resp->len = len;
     xr_error_clear(&resp->body_err);
-    rc = xr__soap_open(content_type, resp->buf, len, &lim, &resp->soap, err);
+    /* An answer is only read: its tree is built in one arena. */
+    rc = xr__soap_open(content_type, resp->buf, len, &lim, XR__XML_ARENA,
+                       &resp->soap, err);
     if (rc != XR_OK)
         goto out;
     xr__strlcpy(resp->soap_type,

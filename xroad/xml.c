@@ -8,6 +8,7 @@
  * enforced while parsing (SAX startElementNs hook), not afterwards.
  */
 #include <string.h>
+#include <strings.h>
 
 #include <libxml/parser.h>
 #include <libxml/SAX2.h>
@@ -28,6 +29,8 @@ struct parse_state {
     charactersSAXFunc cdata;
     commentSAXFunc comment;
     processingInstructionSAXFunc pi;
+    /* XR__XML_ARENA: the tree being built instead (xtree.c). */
+    struct xr__xtree *tree;
 };
 
 /* Count one more node; false (and the parser stopped) above the cap. */
@@ -51,7 +54,11 @@ static void on_characters(void *ctx, const xmlChar *ch, int len)
     xmlParserCtxtPtr ctxt = ctx;
     struct parse_state *st = ctxt->_private;
 
-    if (count_node(ctxt, st, 1))
+    if (!count_node(ctxt, st, 1))
+        return;
+    if (st->tree)
+        xr__xtree_text(st->tree, ctxt, ch, len);
+    else
         st->characters(ctx, ch, len);
 }
 
@@ -69,7 +76,11 @@ static void on_comment(void *ctx, const xmlChar *value)
     xmlParserCtxtPtr ctxt = ctx;
     struct parse_state *st = ctxt->_private;
 
-    if (count_node(ctxt, st, 1))
+    if (!count_node(ctxt, st, 1))
+        return;
+    if (st->tree)
+        xr__xtree_comment(st->tree, ctxt, value);
+    else
         st->comment(ctx, value);
 }
 
@@ -78,7 +89,11 @@ static void on_pi(void *ctx, const xmlChar *target, const xmlChar *data)
     xmlParserCtxtPtr ctxt = ctx;
     struct parse_state *st = ctxt->_private;
 
-    if (count_node(ctxt, st, 1))
+    if (!count_node(ctxt, st, 1))
+        return;
+    if (st->tree)
+        xr__xtree_pi(st->tree, ctxt, target, data);
+    else
         st->pi(ctx, target, data);
 }
 
@@ -115,8 +130,39 @@ static void on_start_element(void *ctx, const xmlChar *localname,
         xmlStopParser(ctxt);
         return;
     }
-    st->start_element(ctx, localname, prefix, uri, nb_namespaces, namespaces,
-                      nb_attributes, nb_defaulted, attributes);
+    if (st->tree)
+        xr__xtree_start(st->tree, ctxt, localname, prefix, uri, nb_namespaces,
+                        namespaces, nb_attributes, attributes);
+    else
+        st->start_element(ctx, localname, prefix, uri, nb_namespaces,
+                          namespaces, nb_attributes, nb_defaulted, attributes);
+}
+
+static void on_end_element(void *ctx, const xmlChar *localname,
+                           const xmlChar *prefix, const xmlChar *uri)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    struct parse_state *st = ctxt->_private;
+
+    (void)localname;
+    (void)prefix;
+    (void)uri;
+    xr__xtree_end(st->tree, ctxt);
+}
+
+/* No document for libxml2 to build: the arena holds it (xtree.c). */
+static void on_start_document(void *ctx)
+{
+    (void)ctx;
+}
+
+/* A reference to an entity that is not predefined: with no DTD there is
+ * none, and the parser reports the document not well-formed. SAX2 would
+ * add a node of its own to the tree: nothing is added. */
+static void on_reference(void *ctx, const xmlChar *name)
+{
+    (void)ctx;
+    (void)name;
 }
 
 /* The first occurrence of the n-byte string s in [p, end), or end. */
@@ -204,6 +250,52 @@ static enum xr_status attr_prescan(const uint8_t *b, size_t n,
     return XR_OK;
 }
 
+static bool is_utf8_name(const char *s, size_t n)
+{
+    return (n == 5 && !strncasecmp(s, "UTF-8", 5)) ||
+           (n == 4 && !strncasecmp(s, "UTF8", 4));
+}
+
+/*
+ * True when libxml2 would read buf as UTF-8 by itself: no byte-order mark
+ * but UTF-8's, a first byte '<' not followed by NUL (UTF-16 and UCS-4
+ * without a mark), and an XML declaration that names no encoding or
+ * UTF-8. Anything else, or a declaration longer than 256 bytes, is false.
+ */
+static bool reads_as_utf8(const uint8_t *b, size_t n)
+{
+    const uint8_t *end, *p, *e;
+    uint8_t q;
+
+    if (n >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF)
+        b += 3, n -= 3;
+    if (n < 2 || b[0] != '<' || b[1] == 0)
+        return false;
+    if (n < 6 || memcmp(b, "<?xml", 5) != 0 ||
+        !(b[5] == ' ' || b[5] == '\t' || b[5] == '\r' || b[5] == '\n'))
+        return true; /* no declaration */
+    end = b + (n < 256 ? n : 256);
+    for (e = b + 5; e + 1 < end && !(e[0] == '?' && e[1] == '>'); e++)
+        ;
+    if (e + 1 >= end)
+        return false;
+    for (p = b + 5; p + 8 <= e && memcmp(p, "encoding", 8) != 0; p++)
+        ;
+    if (p + 8 > e)
+        return true; /* no encoding named */
+    for (p += 8; p < e && (*p == ' ' || *p == '\t' || *p == '\r' ||
+                           *p == '\n' || *p == '=');
+         p++)
+        ;
+    if (p >= e || (*p != '"' && *p != '\''))
+        return false;
+    q = *p++;
+    for (const uint8_t *v = p; v < e; v++)
+        if (*v == q)
+            return is_utf8_name((const char *)p, (size_t)(v - p));
+    return false;
+}
+
 enum xr_status xr__xml_parse(const uint8_t *buf, size_t len,
                              const char *encoding,
                              const struct xr_limits *limits, unsigned flags,
@@ -214,11 +306,11 @@ enum xr_status xr__xml_parse(const uint8_t *buf, size_t len,
     xmlParserCtxtPtr ctxt = NULL;
     xmlDocPtr doc = NULL;
     enum xr_status rc;
-    const int opts =
-        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-        XML_PARSE_NOCDATA |
-        ((flags & XR__XML_READONLY) ? (XML_PARSE_NOBLANKS | XML_PARSE_COMPACT)
-                                    : 0);
+    const int opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+                     XML_PARSE_NOCDATA |
+                     ((flags & (XR__XML_READONLY | XR__XML_ARENA))
+                          ? (XML_PARSE_NOBLANKS | XML_PARSE_COMPACT)
+                          : 0);
 
     *out = NULL;
     xr__limits_resolve(&lim);
@@ -243,6 +335,12 @@ enum xr_status xr__xml_parse(const uint8_t *buf, size_t len,
     rc = attr_prescan(buf, len, &lim, err);
     if (rc != XR_OK)
         goto out;
+    /* libxml2 reads UTF-8 in place, but a named encoding sends every byte
+     * through a converter first: not named when the document is UTF-8
+     * by its own account too (the same characters either way). */
+    if (encoding && is_utf8_name(encoding, strlen(encoding)) &&
+        reads_as_utf8(buf, len))
+        encoding = NULL;
     ctxt = xmlNewParserCtxt();
     if (!ctxt) {
         rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
@@ -265,8 +363,33 @@ enum xr_status xr__xml_parse(const uint8_t *buf, size_t len,
     if (st.pi)
         ctxt->sax->processingInstruction = on_pi;
     ctxt->sax->internalSubset = on_internal_subset;
+    if (flags & XR__XML_ARENA) {
+        st.tree = xr__xtree_new(ctxt->dict, len);
+        if (!st.tree) {
+            rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
+                              "cannot create XML parser");
+            goto out;
+        }
+        ctxt->sax->startDocument = on_start_document;
+        ctxt->sax->endElementNs = on_end_element;
+        ctxt->sax->reference = on_reference;
+    }
     doc = xmlCtxtReadMemory(ctxt, (const char *)buf, (int)len, NULL, encoding,
                             opts);
+    if (st.tree) {
+        /* libxml2 built nothing (its SAX2 handlers never ran); the
+         * document is the arena's from here, freed by xr__xml_free(). */
+        const char *why = xr__xtree_failed(st.tree);
+        if (doc)
+            xmlFreeDoc(doc);
+        doc = xr__xtree_finish(st.tree, ctxt);
+        st.tree = NULL;
+        if (why && !st.limit_hit && !st.dtd_seen) {
+            rc = xr_error_set(err, XR_EPARSE, "malformed_xml", "",
+                              "malformed XML: %s", why);
+            goto out;
+        }
+    }
     if (st.dtd_seen || (doc && (doc->intSubset || doc->extSubset))) {
         rc = xr_error_set(err, XR_EPROTO, "dtd_forbidden", "",
                           "document type declarations (DTD) are not allowed");
@@ -300,8 +423,7 @@ enum xr_status xr__xml_parse(const uint8_t *buf, size_t len,
     doc = NULL;
     rc = XR_OK;
 out:
-    if (doc)
-        xmlFreeDoc(doc);
+    xr__xml_free(doc);
     if (ctxt) {
         ctxt->_private = NULL;
         xmlFreeParserCtxt(ctxt);

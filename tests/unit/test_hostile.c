@@ -657,6 +657,70 @@ static void test_declaration_loses_to_http_charset(void **state)
 }
 
 /*
+ * A document that is UTF-8 by its own account is read in place (no
+ * converter); anything else keeps the HTTP charset's reading: UTF-16
+ * without a byte-order mark under charset=UTF-8 is not well-formed, a
+ * single-quoted non-UTF-8 declaration still loses, a UTF-8 mark and a
+ * lower-case "utf-8" declaration read as UTF-8.
+ */
+static void test_utf8_read_in_place(void **state)
+{
+    struct fixture *f = *state;
+    struct xr_response *resp = NULL;
+    struct xr_error err;
+    size_t len, len2, n16 = 0;
+    char *text, *t2;
+    uint8_t *u16;
+
+    snprintf(f->m.body, sizeof(f->m.body),
+             "<" XRT_SERVICE_CODE "Response>l\xc3\xb6ytyy</" XRT_SERVICE_CODE
+             "Response>");
+    text = xrt_msg_render(&f->m, &len);
+    /* UTF-16LE without a mark, declared UTF-16: read by itself it parses */
+    t2 = xrt_replace(text, len, "encoding=\"UTF-8\"", "encoding=\"UTF-16\"",
+                     &len2);
+    assert_non_null(t2);
+    u16 = calloc(2, len2);
+    assert_non_null(u16);
+    for (size_t i = 0; i < len2; i++) {
+        u16[n16++] = (uint8_t)t2[i]; /* ASCII except the body text */
+        u16[n16++] = 0;
+    }
+    XRT_ASSERT_REASON(xr_response_check(f->req, "text/xml; charset=UTF-8", u16,
+                                        n16, NULL, &resp, &err),
+                      err, "malformed_xml");
+    free(u16);
+    free(t2);
+    /* single quotes, ISO-8859-1 declared, UTF-8 bytes, HTTP says UTF-8 */
+    t2 = xrt_replace(text, len, "encoding=\"UTF-8\"", "encoding='ISO-8859-1'",
+                     &len2);
+    assert_non_null(t2);
+    XRT_ASSERT_OK(xr_response_check(f->req, "text/xml; charset=UTF-8",
+                                    (const uint8_t *)t2, len2, NULL, &resp,
+                                    &err),
+                  err);
+    {
+        xmlChar *c = xmlNodeGetContent(xr_response_body(resp));
+        assert_string_equal((const char *)c, "l\xc3\xb6ytyy");
+        xmlFree(c);
+    }
+    xr_response_free(resp);
+    resp = NULL;
+    free(t2);
+    /* a UTF-8 mark and a lower-case declaration */
+    t2 = xrt_replace(text, len, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+                     "\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"utf-8\"?>",
+                     &len2);
+    assert_non_null(t2);
+    XRT_ASSERT_OK(xr_response_check(f->req, "text/xml", (const uint8_t *)t2,
+                                    len2, NULL, &resp, &err),
+                  err);
+    xr_response_free(resp);
+    free(t2);
+    free(text);
+}
+
+/*
  * libxml2 compares each attribute with every earlier one of its element
  * (quadratic) before any SAX hook runs: attributes are counted in the
  * bytes first. 100,000 on one element (seconds of CPU before the cap)
@@ -771,6 +835,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_iso_8859_1_charset, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_encoding_silent, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_utf8_read_in_place, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_declaration_loses_to_http_charset,
                                         setup, teardown),
