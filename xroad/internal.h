@@ -96,8 +96,8 @@ XR_HIDDEN void xr__xml_free(xmlDocPtr doc);
  * xml.c's SAX hooks after its caps have counted each event. A handler
  * that cannot build (out of memory, a construct SAX2 would not produce
  * from a document without a DTD) stops the parser and
- * xr__xtree_failed() says why. dict is the parser's dictionary (a
- * reference is kept); hint the document's size in bytes.
+ * xr__xtree_failed() says why (*oom: an allocation failed). dict is the
+ * parser's dictionary (a reference is kept); hint the document's size in bytes.
  * Ownership: xr__xtree_finish() hands over the document (freed with
  * xr__xml_free(), which frees the builder); otherwise xr__xtree_free().
  */
@@ -106,7 +106,7 @@ XR_HIDDEN struct xr__xtree *xr__xtree_new(xmlDictPtr dict, size_t hint);
 XR_HIDDEN void xr__xtree_free(struct xr__xtree *t);
 XR_HIDDEN xmlDocPtr xr__xtree_finish(struct xr__xtree *t,
                                      xmlParserCtxtPtr ctxt);
-XR_HIDDEN const char *xr__xtree_failed(const struct xr__xtree *t);
+XR_HIDDEN const char *xr__xtree_failed(const struct xr__xtree *t, bool *oom);
 XR_HIDDEN void xr__xtree_start(struct xr__xtree *t, xmlParserCtxtPtr ctxt,
                                const xmlChar *localname, const xmlChar *prefix,
                                const xmlChar *uri, int nb_namespaces,

@@ -379,11 +379,17 @@ enum xr_status xr__xml_parse(const uint8_t *buf, size_t len,
     if (st.tree) {
         /* libxml2 built nothing (its SAX2 handlers never ran); the
          * document is the arena's from here, freed by xr__xml_free(). */
-        const char *why = xr__xtree_failed(st.tree);
+        bool oom = false;
+        const char *why = xr__xtree_failed(st.tree, &oom);
         if (doc)
             xmlFreeDoc(doc);
         doc = xr__xtree_finish(st.tree, ctxt);
         st.tree = NULL;
+        if (oom) {
+            rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
+                              "out of memory building the XML tree");
+            goto out;
+        }
         if (why && !st.limit_hit && !st.dtd_seen) {
             rc = xr_error_set(err, XR_EPARSE, "malformed_xml", "",
                               "malformed XML: %s", why);

@@ -55,6 +55,7 @@ struct xr__xtree {
     xmlNodePtr open_text;
     size_t open_len, open_cap;
     const char *failed; /* why the tree could not be built */
+    bool oom;           /* ... because an allocation failed */
 };
 
 static void *xt_alloc(struct xr__xtree *t, size_t n)
@@ -108,6 +109,13 @@ static void xt_fail(struct xr__xtree *t, xmlParserCtxtPtr ctxt, const char *why)
     if (!t->failed)
         t->failed = why;
     xmlStopParser(ctxt);
+}
+
+static void xt_oom(struct xr__xtree *t, xmlParserCtxtPtr ctxt)
+{
+    if (!t->failed)
+        t->oom = true;
+    xt_fail(t, ctxt, "out of memory");
 }
 
 struct xr__xtree *xr__xtree_new(xmlDictPtr dict, size_t hint)
@@ -178,8 +186,9 @@ xmlDocPtr xr__xtree_finish(struct xr__xtree *t, xmlParserCtxtPtr ctxt)
     return t->doc;
 }
 
-const char *xr__xtree_failed(const struct xr__xtree *t)
+const char *xr__xtree_failed(const struct xr__xtree *t, bool *oom)
 {
+    *oom = t->oom;
     return t->failed;
 }
 
@@ -303,7 +312,7 @@ void xr__xtree_start(struct xr__xtree *t, xmlParserCtxtPtr ctxt,
     xmlAttrPtr alast = NULL;
 
     if (!n) {
-        xt_fail(t, ctxt, "out of memory");
+        xt_oom(t, ctxt);
         return;
     }
     t->open_text = NULL;
@@ -314,7 +323,7 @@ void xr__xtree_start(struct xr__xtree *t, xmlParserCtxtPtr ctxt,
     for (int i = 0; i < nb_namespaces; i++) {
         xmlNsPtr ns = xt_zalloc(t, sizeof(*ns));
         if (!ns) {
-            xt_fail(t, ctxt, "out of memory");
+            xt_oom(t, ctxt);
             return;
         }
         ns->type = XML_NAMESPACE_DECL;
@@ -346,7 +355,7 @@ void xr__xtree_start(struct xr__xtree *t, xmlParserCtxtPtr ctxt,
         const xmlChar **a = attributes + 5 * i;
         xmlAttrPtr at = xt_zalloc(t, sizeof(*at));
         if (!at) {
-            xt_fail(t, ctxt, "out of memory");
+            xt_oom(t, ctxt);
             return;
         }
         at->type = XML_ATTRIBUTE_NODE;
@@ -365,7 +374,7 @@ void xr__xtree_start(struct xr__xtree *t, xmlParserCtxtPtr ctxt,
         if (a[4] > a[3] || *a[4] != '\0') {
             xmlNodePtr v = xt_attr_text(t, ctxt, a[3], a[4]);
             if (!v) {
-                xt_fail(t, ctxt, "out of memory");
+                xt_oom(t, ctxt);
                 return;
             }
             v->parent = (xmlNodePtr)at;
@@ -398,11 +407,12 @@ void xr__xtree_text(struct xr__xtree *t, xmlParserCtxtPtr ctxt,
     n = parent->last;
     if (n && n->type == XML_TEXT_NODE && n == t->open_text) {
         if (add > t->open_cap - t->open_len) {
-            /* Double the room: chunks of a long text cost linear time. */
+            /* Double the room: chunks of a long text cost linear time.
+             * The byte cap keeps the sum far below SIZE_MAX / 2. */
             size_t cap = (t->open_len + add) * 2;
             xmlChar *c = xt_alloc(t, cap + 1);
             if (!c) {
-                xt_fail(t, ctxt, "out of memory");
+                xt_oom(t, ctxt);
                 return;
             }
             memcpy(c, n->content, t->open_len);
@@ -416,7 +426,7 @@ void xr__xtree_text(struct xr__xtree *t, xmlParserCtxtPtr ctxt,
     }
     n = xt_text_node(t, ch, add, add < 32 ? 32 : add);
     if (!n) {
-        xt_fail(t, ctxt, "out of memory");
+        xt_oom(t, ctxt);
         return;
     }
     n->line = xt_line(ctxt);
@@ -440,13 +450,13 @@ static void xt_misc(struct xr__xtree *t, xmlParserCtxtPtr ctxt, bool pi,
             memcpy(c, value, len + 1);
     }
     if (!n || (value && !c)) {
-        xt_fail(t, ctxt, "out of memory");
+        xt_oom(t, ctxt);
         return;
     }
     if (pi && t->dict) {
         name = xmlDictLookup(t->dict, name, -1);
         if (!name) {
-            xt_fail(t, ctxt, "out of memory");
+            xt_oom(t, ctxt);
             return;
         }
     }
