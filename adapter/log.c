@@ -85,6 +85,21 @@ static void line_adds(struct line *l, const char *s)
     line_add(l, s, strlen(s));
 }
 
+/* v in decimal, at least width digits (zero-padded); no printf. */
+static void line_add_uint(struct line *l, unsigned long long v, unsigned width)
+{
+    char tmp[24];
+    size_t i = sizeof(tmp);
+
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && i > 0);
+    while (sizeof(tmp) - i < width && i > 0)
+        tmp[--i] = '0';
+    line_add(l, tmp + i, sizeof(tmp) - i);
+}
+
 static void line_addf(struct line *l, const char *fmt, ...) XR_PRINTF(2, 3);
 
 static void line_addf(struct line *l, const char *fmt, ...)
@@ -283,9 +298,26 @@ static void add_timestamp(struct line *l)
         line_adds(l, "-");
         return;
     }
-    line_addf(l, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-              ts.tv_nsec / 1000000L);
+    /* As "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", without printf: one
+     * access record per request writes it. */
+    if (tm.tm_year + 1900 < 0) {
+        line_adds(l, "-");
+        return;
+    }
+    line_add_uint(l, (unsigned long long)(tm.tm_year + 1900), 4);
+    line_add(l, "-", 1);
+    line_add_uint(l, (unsigned long long)(tm.tm_mon + 1), 2);
+    line_add(l, "-", 1);
+    line_add_uint(l, (unsigned long long)tm.tm_mday, 2);
+    line_add(l, "T", 1);
+    line_add_uint(l, (unsigned long long)tm.tm_hour, 2);
+    line_add(l, ":", 1);
+    line_add_uint(l, (unsigned long long)tm.tm_min, 2);
+    line_add(l, ":", 1);
+    line_add_uint(l, (unsigned long long)tm.tm_sec, 2);
+    line_add(l, ".", 1);
+    line_add_uint(l, (unsigned long long)(ts.tv_nsec / 1000000L), 3);
+    line_add(l, "Z", 1);
 }
 
 /*
@@ -545,7 +577,9 @@ static size_t prepare_value(const char *s, bool is_path, char *out)
 
 static void add_field(struct line *l, const char *key, const char *v, size_t n)
 {
-    line_addf(l, " %s=", key);
+    line_add(l, " ", 1);
+    line_adds(l, key);
+    line_add(l, "=", 1);
     if (is_bare(v, n)) {
         line_add(l, v, n);
     } else {
@@ -558,12 +592,18 @@ static void add_field(struct line *l, const char *key, const char *v, size_t n)
 /* Microseconds as "12.345" milliseconds; negative as "-". */
 static void format_ms(int64_t us, char *out, size_t size)
 {
+    struct line l;
+
     if (us < 0) {
         snprintf(out, size, "-");
         return;
     }
-    snprintf(out, size, "%lld.%03lld", (long long)(us / 1000),
-             (long long)(us % 1000));
+    /* "%lld.%03lld" without printf (three per access record) */
+    line_init(&l, out, size);
+    line_add_uint(&l, (unsigned long long)(us / 1000), 1);
+    line_add(&l, ".", 1);
+    line_add_uint(&l, (unsigned long long)(us % 1000), 3);
+    out[l.len] = '\0';
 }
 
 enum req_field {
@@ -664,11 +704,23 @@ void adp_log_request(const struct adp_log_req *r)
     }
     line_adds(&l, "level=info msg=request");
     for (int f = 0; f < RF_COUNT; f++) {
-        if (f == RF_OUTCOME)
-            line_addf(&l, " status=%d", r->status);
+        if (f == RF_OUTCOME) {
+            line_adds(&l, " status=");
+            if (r->status < 0)
+                line_add(&l, "-", 1);
+            line_add_uint(&l,
+                          r->status < 0 ? 0ULL - (unsigned long long)r->status
+                                        : (unsigned long long)r->status,
+                          1);
+        }
         add_field(&l, keys[f], vals[f], lens[f]);
     }
-    line_addf(&l, " duration_ms=%s upstream_ms=%s audit_ms=%s", dur, up, au);
+    line_adds(&l, " duration_ms=");
+    line_adds(&l, dur);
+    line_adds(&l, " upstream_ms=");
+    line_adds(&l, up);
+    line_adds(&l, " audit_ms=");
+    line_adds(&l, au);
 
     if (journal &&
         atomic_load_explicit(&log_journal_fields, memory_order_relaxed) &&
