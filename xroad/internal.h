@@ -88,7 +88,9 @@ XR_HIDDEN enum xr_status xr__xml_parse(const uint8_t *buf, size_t len,
                                        unsigned flags, xmlDocPtr *out,
                                        struct xr_error *err);
 
-/* Free a document of xr__xml_parse(), of either kind. NULL is a no-op. */
+/* Free a document of xr__xml_parse(), of either kind (an arena tree is
+ * known by its doc->_private, which libxroad sets on no other document).
+ * NULL is a no-op. */
 XR_HIDDEN void xr__xml_free(xmlDocPtr doc);
 
 /*

@@ -380,10 +380,11 @@ enum xr_status xr__xml_parse(const uint8_t *buf, size_t len,
         /* libxml2 built nothing (its SAX2 handlers never ran); the
          * document is the arena's from here, freed by xr__xml_free(). */
         bool oom = false;
-        const char *why = xr__xtree_failed(st.tree, &oom);
+        const char *why;
         if (doc)
             xmlFreeDoc(doc);
         doc = xr__xtree_finish(st.tree, ctxt);
+        why = xr__xtree_failed(st.tree, &oom);
         st.tree = NULL;
         if (oom) {
             rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "",

@@ -183,6 +183,12 @@ xmlDocPtr xr__xtree_finish(struct xr__xtree *t, xmlParserCtxtPtr ctxt)
     t->doc->version = xt_dup(t, ctxt->version);
     t->doc->encoding = xt_dup(t, enc);
     t->doc->standalone = ctxt->standalone;
+    if ((ctxt->version && !t->doc->version) || (enc && !t->doc->encoding)) {
+        if (!t->failed) {
+            t->oom = true;
+            t->failed = "out of memory";
+        }
+    }
     return t->doc;
 }
 
