@@ -51,7 +51,8 @@ struct xr__xtree {
     size_t next_size;
     xmlDocPtr doc;
     xmlDictPtr dict;
-    /* The text node that a following chunk extends, and its room. */
+    /* The text node written last and its room: a chunk extends it while
+     * it is still its parent's last child. */
     xmlNodePtr open_text;
     size_t open_len, open_cap;
     const char *failed; /* why the tree could not be built */
@@ -94,7 +95,7 @@ static void *xt_zalloc(struct xr__xtree *t, size_t n)
 }
 
 /* A copy of s in the arena; NULL for NULL or when out of memory. */
-static const xmlChar *xt_dup(struct xr__xtree *t, const xmlChar *s)
+static xmlChar *xt_dup(struct xr__xtree *t, const xmlChar *s)
 {
     size_t n = s ? strlen((const char *)s) + 1 : 0;
     xmlChar *c = n ? xt_alloc(t, n) : NULL;
@@ -321,7 +322,6 @@ void xr__xtree_start(struct xr__xtree *t, xmlParserCtxtPtr ctxt,
         xt_oom(t, ctxt);
         return;
     }
-    t->open_text = NULL;
     n->type = XML_ELEMENT_NODE;
     n->name = localname;
     n->doc = t->doc;
@@ -349,9 +349,7 @@ void xr__xtree_start(struct xr__xtree *t, xmlParserCtxtPtr ctxt,
         return;
     }
     if (uri && !n->ns) {
-        n->ns = xt_search(t, parent, prefix);
-        if (!n->ns && prefix)
-            n->ns = xt_search(t, n, prefix);
+        n->ns = xt_search(t, n, prefix);
         if (!n->ns) {
             xt_fail(t, ctxt, "an undeclared namespace prefix");
             return;
@@ -398,7 +396,7 @@ void xr__xtree_start(struct xr__xtree *t, xmlParserCtxtPtr ctxt,
 
 void xr__xtree_end(struct xr__xtree *t, xmlParserCtxtPtr ctxt)
 {
-    t->open_text = NULL;
+    (void)t;
     (void)nodePop(ctxt);
 }
 
@@ -407,16 +405,19 @@ void xr__xtree_text(struct xr__xtree *t, xmlParserCtxtPtr ctxt,
 {
     xmlNodePtr parent = ctxt->node, n;
     size_t add = len > 0 ? (size_t)len : 0;
+    size_t cap = add < 32 ? 32 : add;
 
     if (!parent)
         return; /* outside the root: SAX2 keeps nothing */
+    /* The parent's last child is the text written last: extend it. */
     n = parent->last;
-    if (n && n->type == XML_TEXT_NODE && n == t->open_text) {
+    if (n && n == t->open_text) {
         if (add > t->open_cap - t->open_len) {
             /* Double the room: chunks of a long text cost linear time.
              * The byte cap keeps the sum far below SIZE_MAX / 2. */
-            size_t cap = (t->open_len + add) * 2;
-            xmlChar *c = xt_alloc(t, cap + 1);
+            xmlChar *c;
+            cap = (t->open_len + add) * 2;
+            c = xt_alloc(t, cap + 1);
             if (!c) {
                 xt_oom(t, ctxt);
                 return;
@@ -430,7 +431,7 @@ void xr__xtree_text(struct xr__xtree *t, xmlParserCtxtPtr ctxt,
         n->content[t->open_len] = '\0';
         return;
     }
-    n = xt_text_node(t, ch, add, add < 32 ? 32 : add);
+    n = xt_text_node(t, ch, add, cap);
     if (!n) {
         xt_oom(t, ctxt);
         return;
@@ -439,7 +440,7 @@ void xr__xtree_text(struct xr__xtree *t, xmlParserCtxtPtr ctxt,
     xt_link(parent, n);
     t->open_text = n;
     t->open_len = add;
-    t->open_cap = add < 32 ? 32 : add;
+    t->open_cap = cap;
 }
 
 /* A comment (pi false) or processing instruction, where SAX2 puts it. */
@@ -447,14 +448,8 @@ static void xt_misc(struct xr__xtree *t, xmlParserCtxtPtr ctxt, bool pi,
                     const xmlChar *name, const xmlChar *value)
 {
     xmlNodePtr n = xt_zalloc(t, sizeof(*n));
-    size_t len = value ? strlen((const char *)value) : 0;
-    xmlChar *c = NULL;
+    xmlChar *c = n ? xt_dup(t, value) : NULL;
 
-    if (n && value) {
-        c = xt_alloc(t, len + 1);
-        if (c)
-            memcpy(c, value, len + 1);
-    }
     if (!n || (value && !c)) {
         xt_oom(t, ctxt);
         return;
@@ -466,7 +461,6 @@ static void xt_misc(struct xr__xtree *t, xmlParserCtxtPtr ctxt, bool pi,
             return;
         }
     }
-    t->open_text = NULL;
     n->type = pi ? XML_PI_NODE : XML_COMMENT_NODE;
     n->name = name;
     n->content = c;

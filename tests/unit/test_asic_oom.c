@@ -7,7 +7,6 @@
  * crash, leak or call an invalid container valid. Then a few thousand
  * deterministic mutations of a valid container's entries and bytes.
  */
-#include <openssl/crypto.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define OOM_LSAN 1
@@ -20,89 +19,8 @@
 #include <sanitizer/lsan_interface.h>
 #endif
 
+#include "oom_alloc.h"
 #include "test_asic_common.h"
-
-/* ---- the failing allocator ---- */
-
-static long fail_at; /* fail the n-th allocation (1-based); 0 = never */
-static long count;   /* allocations since armed */
-static bool failed;  /* the armed allocation was refused */
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t a, size_t b);
-void *__real_realloc(void *p, size_t n);
-char *__real_strdup(const char *s);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t a, size_t b);
-void *__wrap_realloc(void *p, size_t n);
-char *__wrap_strdup(const char *s);
-
-static bool refuse(void)
-{
-    if (fail_at == 0)
-        return false;
-    if (++count == fail_at) {
-        failed = true;
-        return true;
-    }
-    return false;
-}
-
-void *__wrap_malloc(size_t n)
-{
-    return refuse() ? NULL : __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t a, size_t b)
-{
-    return refuse() ? NULL : __real_calloc(a, b);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-    return refuse() ? NULL : __real_realloc(p, n);
-}
-
-char *__wrap_strdup(const char *s)
-{
-    return refuse() ? NULL : __real_strdup(s);
-}
-
-static void *xml_malloc(size_t n)
-{
-    return __wrap_malloc(n);
-}
-
-static void *xml_realloc(void *p, size_t n)
-{
-    return __wrap_realloc(p, n);
-}
-
-static char *xml_strdup(const char *s)
-{
-    return __wrap_strdup(s);
-}
-
-static void *ossl_malloc(size_t n, const char *f, int l)
-{
-    (void)f;
-    (void)l;
-    return __wrap_malloc(n);
-}
-
-static void *ossl_realloc(void *p, size_t n, const char *f, int l)
-{
-    (void)f;
-    (void)l;
-    return __wrap_realloc(p, n);
-}
-
-static void ossl_free(void *p, const char *f, int l)
-{
-    (void)f;
-    (void)l;
-    free(p);
-}
 
 /* ---- fixture ---- */
 
@@ -175,12 +93,9 @@ static void oom_walk(const uint8_t *c, size_t n, bool expect_valid)
         struct xr_error err;
         enum xr_status st;
 
-        count = 0;
-        failed = false;
-        fail_at = k;
+        oom_arm(k);
         st = xr_asic_verify(T->vc, c, n, NULL, NULL, &r, &err);
-        fail_at = 0;
-        if (!failed) {
+        if (!oom_disarm()) {
             /* Fewer than k allocations: the walk is over. */
             assert_int_equal(st == XR_OK, expect_valid);
             xr_asic_result_free(r);
@@ -349,9 +264,7 @@ int main(void)
     };
 
     /* Before anything allocates through OpenSSL or libxml2. */
-    if (!CRYPTO_set_mem_functions(ossl_malloc, ossl_realloc, ossl_free))
-        return 1;
-    if (xmlMemSetup(free, xml_malloc, xml_realloc, xml_strdup) != 0)
+    if (!oom_install())
         return 1;
     xrt_filter_from_env();
     return cmocka_run_group_tests_name("asic_oom", tests, group_setup,

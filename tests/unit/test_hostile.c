@@ -483,6 +483,15 @@ static void test_utf8_bom(void **state)
     xrt_buf_free(&b);
 }
 
+/* The text of the answer's body element is want. */
+static void expect_body_text(const struct xr_response *resp, const char *want)
+{
+    xmlChar *content = xmlNodeGetContent(xr_response_body(resp));
+
+    assert_non_null(content);
+    assert_string_equal((const char *)content, want);
+    xmlFree(content);
+}
 /*
  * Documents whose declared encoding does not match their bytes. libxml2
  * reports the failed conversion through its generic error channel, which
@@ -564,7 +573,6 @@ static void test_iso_8859_1_charset(void **state)
     struct xr_error err;
     size_t len, len2, len3;
     char *text, *t2, *t3;
-    xmlChar *content;
 
     (void)f;
     /* The request says "Käyttäjä" in UTF-8 ... */
@@ -593,9 +601,7 @@ static void test_iso_8859_1_charset(void **state)
     assert_string_equal(xr_response_header(resp)->user_id,
                         "K\xc3\xa4ytt\xc3\xa4j\xc3\xa4");
     /* EF BF BD read as Latin-1 are three characters. */
-    content = xmlNodeGetContent(xr_response_body(resp));
-    assert_string_equal((const char *)content, "\xc3\xaf\xc2\xbf\xc2\xbd");
-    xmlFree(content);
+    expect_body_text(resp, "\xc3\xaf\xc2\xbf\xc2\xbd");
     xr_response_free(resp);
     resp = NULL;
     /* The same bytes as UTF-8 (explicit or default) are not well-formed. */
@@ -630,7 +636,6 @@ static void test_declaration_loses_to_http_charset(void **state)
     const char *cts[] = {"text/xml; charset=UTF-8", "text/xml", NULL};
     size_t len, len2, len3;
     char *text, *t2, *t3;
-    xmlChar *content;
 
     snprintf(f->m.body, sizeof(f->m.body),
              "<" XRT_SERVICE_CODE "Response>BODY</" XRT_SERVICE_CODE
@@ -644,10 +649,7 @@ static void test_declaration_loses_to_http_charset(void **state)
         XRT_ASSERT_OK(xr_response_check(f->req, cts[i], (const uint8_t *)t3,
                                         len3, NULL, &resp, &err),
                       err);
-        content = xmlNodeGetContent(xr_response_body(resp));
-        assert_string_equal((const char *)content,
-                            "Hakuperusteella ei l\xc3\xb6ydy");
-        xmlFree(content);
+        expect_body_text(resp, "Hakuperusteella ei l\xc3\xb6ydy");
         xr_response_free(resp);
         resp = NULL;
     }
@@ -699,11 +701,7 @@ static void test_utf8_read_in_place(void **state)
                                     (const uint8_t *)t2, len2, NULL, &resp,
                                     &err),
                   err);
-    {
-        xmlChar *c = xmlNodeGetContent(xr_response_body(resp));
-        assert_string_equal((const char *)c, "l\xc3\xb6ytyy");
-        xmlFree(c);
-    }
+    expect_body_text(resp, "l\xc3\xb6ytyy");
     xr_response_free(resp);
     resp = NULL;
     free(t2);

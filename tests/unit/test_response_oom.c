@@ -17,106 +17,22 @@
 
 #include <cmocka.h>
 
-#include <libxml/xmlmemory.h>
-#include <openssl/crypto.h>
-
 #include "internal.h"
+#include "oom_alloc.h"
 #include "test_helpers.h"
-
-static long fail_at; /* fail the n-th allocation (1-based); 0 = never */
-static long count;   /* allocations since armed */
-static bool failed;  /* the armed allocation was refused */
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t a, size_t b);
-void *__real_realloc(void *p, size_t n);
-char *__real_strdup(const char *s);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t a, size_t b);
-void *__wrap_realloc(void *p, size_t n);
-char *__wrap_strdup(const char *s);
-
-static bool refuse(void)
-{
-    if (fail_at == 0)
-        return false;
-    if (++count == fail_at) {
-        failed = true;
-        return true;
-    }
-    return false;
-}
-
-void *__wrap_malloc(size_t n)
-{
-    return refuse() ? NULL : __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t a, size_t b)
-{
-    return refuse() ? NULL : __real_calloc(a, b);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-    return refuse() ? NULL : __real_realloc(p, n);
-}
-
-char *__wrap_strdup(const char *s)
-{
-    return refuse() ? NULL : __real_strdup(s);
-}
-
-static void *xml_malloc(size_t n)
-{
-    return __wrap_malloc(n);
-}
-
-static void *xml_realloc(void *p, size_t n)
-{
-    return __wrap_realloc(p, n);
-}
-
-static char *xml_strdup(const char *s)
-{
-    return __wrap_strdup(s);
-}
-
-static void *ossl_malloc(size_t n, const char *f, int l)
-{
-    (void)f;
-    (void)l;
-    return __wrap_malloc(n);
-}
-
-static void *ossl_realloc(void *p, size_t n, const char *f, int l)
-{
-    (void)f;
-    (void)l;
-    return __wrap_realloc(p, n);
-}
-
-static void ossl_free(void *p, const char *f, int l)
-{
-    (void)f;
-    (void)l;
-    free(p);
-}
 
 /* Check text against req with the n-th allocation refused. */
 static enum xr_status check_failing(const struct xr_request *req,
                                     const char *text, size_t len, long n,
-                                    struct xr_error *err)
+                                    bool *refused, struct xr_error *err)
 {
     struct xr_response *resp = NULL;
     enum xr_status rc;
 
-    count = 0;
-    failed = false;
-    fail_at = n;
+    oom_arm(n);
     rc = xr_response_check(req, "text/xml; charset=UTF-8",
                            (const uint8_t *)text, len, NULL, &resp, err);
-    fail_at = 0;
+    *refused = oom_disarm();
     if (rc == XR_OK) {
         /* Nothing was refused, or the refusal was recovered from: the
          * answer must then be judged as without the failure. */
@@ -140,6 +56,7 @@ static void test_response_oom(void **state)
     size_t len;
     char *text;
     long n, arena_oom = 0;
+    bool refused;
 
     (void)state;
     xrt_std_header(&h);
@@ -153,10 +70,10 @@ static void test_response_oom(void **state)
     xrt_buf_adds(&body, "</" XRT_SERVICE_CODE "Response>");
     m.body_dyn = body.p;
     text = xrt_msg_render(&m, &len);
-    assert_int_equal(check_failing(req, text, len, 0, &err), XR_OK);
+    assert_int_equal(check_failing(req, text, len, 0, &refused, &err), XR_OK);
     for (n = 1; n < 100000; n++) {
-        enum xr_status rc = check_failing(req, text, len, n, &err);
-        if (!failed) {
+        enum xr_status rc = check_failing(req, text, len, n, &refused, &err);
+        if (!refused) {
             assert_int_equal(rc, XR_OK);
             break;
         }
@@ -180,9 +97,7 @@ int main(void)
         cmocka_unit_test(test_response_oom),
     };
 
-    if (!CRYPTO_set_mem_functions(ossl_malloc, ossl_realloc, ossl_free))
-        return 1;
-    if (xmlMemSetup(free, xml_malloc, xml_realloc, xml_strdup) != 0)
+    if (!oom_install())
         return 1;
     xrt_filter_from_env();
     return cmocka_run_group_tests(tests, xrt_group_setup, xrt_group_teardown);
