@@ -118,6 +118,25 @@ static void on_reply_written(struct evhttp_request *http, void *arg)
 }
 
 /*
+ * evhttp puts the head and the body into the connection's output as
+ * separate chunks, and libevent's TLS bufferevent writes each chunk as its
+ * own TLS record and write(2) once the socket is writable: two packets,
+ * and two wake-ups of the caller, per answer. Made contiguous here, before
+ * the loop turn that writes it, the answer goes out as one record in one
+ * write, as nginx's ssl_buffer_size does. Plain connections need nothing:
+ * they write every chunk with one writev(2).
+ */
+static void coalesce_tls_reply(struct evbuffer *out)
+{
+    size_t len = evbuffer_get_length(out);
+
+    if (len > API_TLS_RECORD)
+        len = API_TLS_RECORD;
+    if (len && evbuffer_get_contiguous_space(out) < len)
+        (void)evbuffer_pullup(out, (ev_ssize_t)len);
+}
+
+/*
  * Hand a reply to evhttp. evhttp writes it on a later loop turn; while it
  * does, the API counts it so that a drain does not end the loop (and
  * close the connection) under it. When the client has already gone there
@@ -127,11 +146,17 @@ static void on_reply_written(struct evhttp_request *http, void *arg)
 static void send_reply(struct adp_api *api, struct evhttp_request *http,
                        int status, const char *reason, struct evbuffer *out)
 {
-    if (evhttp_request_get_connection(http)) {
+    struct evhttp_connection *evcon = evhttp_request_get_connection(http);
+    struct bufferevent *bev = NULL;
+
+    if (evcon) {
         api->writing++;
         evhttp_request_set_on_complete_cb(http, on_reply_written, api);
+        bev = evhttp_connection_get_bufferevent(evcon);
     }
     evhttp_send_reply(http, status, reason, out);
+    if (bev && bufferevent_openssl_get_ssl(bev))
+        coalesce_tls_reply(bufferevent_get_output(bev));
 }
 
 static void req_free(struct adp_req *r)

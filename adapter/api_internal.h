@@ -38,7 +38,8 @@
 #define API_OUTCOME_WAIT_MS 30000
 #define API_PROBE_TTL_MS    5000
 #define API_PROBE_TIMEOUT   3000
-#define API_PATH_LOG_MAX    160u /* bytes of the path in the access log */
+#define API_PATH_LOG_MAX    160u   /* bytes of the path in the access log */
+#define API_TLS_RECORD      16384u /* a TLS record's most plaintext */
 
 /* Outcome labels beyond the VTJ outcomes (metrics and logs). */
 enum api_outcome {
