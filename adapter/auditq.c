@@ -18,13 +18,16 @@
 
 #define AUDITQ_RETRY_MS      200
 /*
- * Group commit: at most one commit per AUDITQ_COMMIT_GAP_US. A commit's
- * cost is mostly the pages it rewrites (the table and six index leaves),
- * whatever the number of rows, so under load the rows that arrive during
- * the gap share one commit. A lone query never waits: its commit starts
- * at once when the previous one is older than the gap.
+ * Group commit: at most one commit per AUDITQ_COMMIT_GAP_US while more
+ * rows are on their way. A commit's cost is mostly fixed (the pages it
+ * rewrites: the table, six index leaves and the head; an fdatasync; the
+ * writer's sleeps and wake-ups), so under load the rows that arrive
+ * during the gap share one commit. The writer waits only for rows it
+ * knows are coming: the outcomes of the queries whose intents it made
+ * durable. When every such outcome is already in hand (a lone query, its
+ * intent or its outcome), it commits at once.
  */
-#define AUDITQ_COMMIT_GAP_US 1000
+#define AUDITQ_COMMIT_GAP_US 4000
 
 enum item_kind { IK_INTENT, IK_OUTCOME };
 
@@ -49,6 +52,7 @@ struct adp_auditq {
     pthread_cond_t cond;
     struct adp_auditq_item *in_head; /* submitted, not yet taken */
     struct adp_auditq_item *in_tail;
+    size_t in_outcomes; /* outcomes in the in list that close an intent */
     bool stop;
     atomic_bool healthy;
     /* Writer thread only: */
@@ -56,6 +60,8 @@ struct adp_auditq {
     struct adp_metrics_shard *metrics;
     struct adp_auditq_item *w_head; /* appended, waiting to be durable */
     struct adp_auditq_item *w_tail;
+    atomic_size_t open; /* intents made durable for a query, outcome not
+                         * yet taken (written by the writer only) */
     struct adp_chainwatch *watch; /* checkpoints (writer thread) */
     char *path;                   /* the store's path */
     dev_t dev;                    /* the file it named when opened */
@@ -270,6 +276,8 @@ static bool commit(struct adp_auditq *q)
             q->w_head = it->next;
             if (!q->w_head)
                 q->w_tail = NULL;
+            if (it->kind == IK_INTENT && it->sink)
+                atomic_fetch_add(&q->open, 1); /* an outcome will come */
             deliver(it, true, NULL);
             rows++;
         }
@@ -346,7 +354,7 @@ static void *writer(void *arg)
             }
             pthread_cond_timedwait(&q->cond, &q->lock, &ts);
         }
-        if (q->in_head && !q->stop) {
+        if (q->in_head && !q->stop && atomic_load(&q->open) > q->in_outcomes) {
             int64_t wait = last_commit + AUDITQ_COMMIT_GAP_US - adp_mono_us();
             if (wait > 0) {
                 struct timespec d = {0, (long)wait * 1000L};
@@ -357,6 +365,13 @@ static void *writer(void *arg)
         }
         list = q->in_head;
         q->in_head = q->in_tail = NULL;
+        {
+            size_t open = atomic_load(&q->open);
+            atomic_store(&q->open,
+                         open -
+                             (q->in_outcomes < open ? q->in_outcomes : open));
+            q->in_outcomes = 0;
+        }
         stopping = q->stop;
         pthread_mutex_unlock(&q->lock);
 
@@ -471,6 +486,8 @@ static void submit(struct adp_auditq *q, struct adp_auditq_item *it)
     else
         q->in_head = it;
     q->in_tail = it;
+    if (it->kind == IK_OUTCOME && it->sink)
+        q->in_outcomes++;
     pthread_cond_signal(&q->cond);
     pthread_mutex_unlock(&q->lock);
 }
@@ -543,6 +560,11 @@ enum xr_status adp_auditq_outcome(struct adp_auditq *q,
         put_bytes(&ar, out->response_sha512, ADP_AUDIT_SHA512_LEN);
     submit(q, it);
     return XR_OK;
+}
+
+size_t adp_auditq_open(struct adp_auditq *q)
+{
+    return atomic_load(&q->open);
 }
 
 bool adp_auditq_healthy(const struct adp_auditq *q)

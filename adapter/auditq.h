@@ -10,6 +10,12 @@
  * once: durable (ok) or failed (the store refused the record, or could not
  * commit before the item's deadline; a failed record may still be
  * committed later, it is never lost from the batch).
+ *
+ * Grouping: after a commit the writer waits up to a short gap for more
+ * rows, but only while it expects some: an intent made durable for a
+ * submitter with a sink is a query that goes on and will submit its
+ * outcome with a sink. When every such outcome is in hand (a lone query)
+ * it commits at once, so a query alone never waits for the gap.
  */
 #ifndef VAYLA_AUDITQ_H
 #define VAYLA_AUDITQ_H
@@ -101,6 +107,13 @@ XR_NODISCARD enum xr_status adp_auditq_outcome(
     struct adp_auditq *q, const struct adp_audit_outcome *out,
     int64_t deadline_ms, struct adp_auditq_sink *sink, void *ctx,
     struct xr_error *err);
+
+/*
+ * Queries whose intent the writer made durable (submitted with a sink)
+ * and whose outcome (with a sink) it has not taken yet: the rows it waits
+ * for. For tests and diagnostics. Thread-safety: any thread.
+ */
+size_t adp_auditq_open(struct adp_auditq *q);
 
 /* True while the last commit succeeded and no checkpoint found the chain
  * changed (for /readyz). Any thread. */
