@@ -59,26 +59,32 @@ struct jw {
     bool failed;
 };
 
-static bool jw_room(struct jw *w, size_t need)
+/* Stop writing: the result is thrown away; no later room check passes. */
+static void jw_fail(struct jw *w)
+{
+    w->failed = true;
+    w->cap = w->n;
+}
+
+/* Make room for `need` more bytes: the slow path of jw_room(). */
+static bool jw_grow(struct jw *w, size_t need)
 {
     size_t cap;
     char *p;
 
     if (w->failed)
         return false;
-    if (w->cap - w->n >= need)
-        return true;
     cap = w->cap ? w->cap : 4096; /* a person answer is about 3 KB */
     while (cap - w->n < need) {
         if (cap > SIZE_MAX / 2) {
-            w->failed = true;
+            jw_fail(w);
             return false;
         }
         cap *= 2;
     }
     p = realloc(w->p, cap);
     if (!p) {
-        w->failed = true;
+        jw_fail(w);
         return false;
     }
     w->p = p;
@@ -86,26 +92,49 @@ static bool jw_room(struct jw *w, size_t need)
     return true;
 }
 
-static void jw_put(struct jw *w, const char *s, size_t n)
+/* A failed writer keeps cap == n, so it never passes the first test. */
+static inline bool jw_room(struct jw *w, size_t need)
 {
-    if (jw_room(w, n)) {
+    return w->cap - w->n >= need || jw_grow(w, need);
+}
+
+static inline void jw_put(struct jw *w, const char *s, size_t n)
+{
+    if (n && jw_room(w, n)) {
         memcpy(w->p + w->n, s, n);
         w->n += n;
     }
 }
 
-static void jw_string(struct jw *w, const char *s, size_t n)
+static inline void jw_putc(struct jw *w, char c)
+{
+    if (jw_room(w, 1))
+        w->p[w->n++] = c;
+}
+
+/* The bytes a JSON string must escape: controls, '"' and '\'. */
+static const bool jw_escape[256] = {
+    [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1,
+    [0x06] = 1, [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1,
+    [0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1,
+    [0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
+    [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1,
+    [0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1,
+};
+
+/* s[from..n) escaped, after the plain run before it was written. */
+static void jw_string_escaped(struct jw *w, const char *s, size_t from,
+                              size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
-    size_t run = 0;
+    size_t run = from;
 
-    jw_put(w, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = from; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         char esc[6];
         size_t elen = 2;
 
-        if (c >= 0x20 && c != '"' && c != '\\')
+        if (!jw_escape[c])
             continue;
         jw_put(w, s + run, i - run);
         run = i + 1;
@@ -144,7 +173,32 @@ static void jw_string(struct jw *w, const char *s, size_t n)
         jw_put(w, esc, elen);
     }
     jw_put(w, s + run, n - run);
-    jw_put(w, "\"", 1);
+}
+
+/*
+ * Almost every string of an answer needs no escape: it goes out with one
+ * room check and one copy, quotes included.
+ */
+static void jw_string(struct jw *w, const char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n && !jw_escape[(unsigned char)s[i]])
+        i++;
+    if (i == n) {
+        if (n <= SIZE_MAX - 2 && jw_room(w, n + 2)) {
+            char *p = w->p + w->n;
+            p[0] = '"';
+            memcpy(p + 1, s, n);
+            p[n + 1] = '"';
+            w->n += n + 2;
+        }
+        return;
+    }
+    jw_putc(w, '"');
+    jw_put(w, s, i);
+    jw_string_escaped(w, s, i, n);
+    jw_putc(w, '"');
 }
 
 static void jw_integer(struct jw *w, json_int_t v)
@@ -170,13 +224,13 @@ static void jw_real(struct jw *w, double v)
     int n;
 
     if (!isfinite(v)) {
-        w->failed = true;
+        jw_fail(w);
         return;
     }
     /* As jansson: %.17g, with ".0" when it would read as an integer. */
     n = snprintf(buf, sizeof(buf), "%.17g", v);
     if (n <= 0 || (size_t)n >= sizeof(buf) - 2) {
-        w->failed = true;
+        jw_fail(w);
         return;
     }
     if (!strpbrk(buf, ".e")) {
@@ -205,7 +259,7 @@ static void jw_real(struct jw *w, double v)
 static void jw_value(struct jw *w, const json_t *j, unsigned depth)
 {
     if (depth > JW_MAX_DEPTH) {
-        w->failed = true;
+        jw_fail(w);
         return;
     }
     switch (json_typeof(j)) {
@@ -214,29 +268,29 @@ static void jw_value(struct jw *w, const json_t *j, unsigned depth)
          * up in the hash table twice to step to the next one. */
         json_t *o = (json_t *)(uintptr_t)j;
         bool first = true;
-        jw_put(w, "{", 1);
+        jw_putc(w, '{');
         for (void *it = json_object_iter(o); it;
              it = json_object_iter_next(o, it)) {
             if (!first)
-                jw_put(w, ",", 1);
+                jw_putc(w, ',');
             first = false;
             jw_string(w, json_object_iter_key(it),
                       json_object_iter_key_len(it));
-            jw_put(w, ":", 1);
+            jw_putc(w, ':');
             jw_value(w, json_object_iter_value(it), depth + 1);
         }
-        jw_put(w, "}", 1);
+        jw_putc(w, '}');
         break;
     }
     case JSON_ARRAY: {
         size_t n = json_array_size(j);
-        jw_put(w, "[", 1);
+        jw_putc(w, '[');
         for (size_t i = 0; i < n; i++) {
             if (i)
-                jw_put(w, ",", 1);
+                jw_putc(w, ',');
             jw_value(w, json_array_get(j, i), depth + 1);
         }
-        jw_put(w, "]", 1);
+        jw_putc(w, ']');
         break;
     }
     case JSON_STRING:
@@ -268,8 +322,8 @@ char *adp_json_dump_line(const json_t *j, size_t *len)
     if (!j)
         return NULL;
     jw_value(&w, j, 0);
-    jw_put(&w, "\n", 1);
-    jw_put(&w, "", 1); /* the NUL */
+    jw_putc(&w, '\n');
+    jw_putc(&w, '\0');
     if (w.failed) {
         free(w.p);
         return NULL;

@@ -74,6 +74,31 @@ static void test_edge_values(void **state)
     json_decref(o);
 }
 
+/* Long strings: the buffer grows inside a string, escapes at either end. */
+static void test_long_strings(void **state)
+{
+    enum { N = 10000 };
+    char *b = malloc(N + 1);
+    json_t *o = json_object();
+
+    (void)state;
+    assert_non_null(b);
+    memset(b, 'a', N);
+    b[N] = '\0';
+    json_object_set_new(o, "plain", json_stringn(b, N));
+    b[0] = '"';
+    json_object_set_new(o, "first", json_stringn(b, N));
+    b[0] = 'a';
+    b[N - 1] = '\n';
+    json_object_set_new(o, "last", json_stringn(b, N));
+    b[N / 2] = '\\';
+    json_object_set_new(o, "middle", json_stringn(b, N));
+    json_object_set_new(o, b, json_string(""));
+    assert_same(o);
+    json_decref(o);
+    free(b);
+}
+
 static void test_refusals(void **state)
 {
     json_t *deep = json_array();
@@ -183,6 +208,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_edge_values),
+        cmocka_unit_test(test_long_strings),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_generated),
     };
