@@ -25,7 +25,8 @@
  * during the gap share one commit. The writer waits only for rows it
  * knows are coming: the outcomes of the queries whose intents it made
  * durable. When every such outcome is already in hand (a lone query, its
- * intent or its outcome), it commits at once.
+ * intent or its outcome), it commits at once, and the outcome that
+ * completes the set ends the wait early.
  */
 #define AUDITQ_COMMIT_GAP_US 4000
 
@@ -53,6 +54,7 @@ struct adp_auditq {
     struct adp_auditq_item *in_head; /* submitted, not yet taken */
     struct adp_auditq_item *in_tail;
     size_t in_outcomes; /* outcomes in the in list that close an intent */
+    bool gap_waiting;   /* the writer waits for the expected outcomes */
     bool stop;
     atomic_bool healthy;
     /* Writer thread only: */
@@ -307,6 +309,34 @@ static bool commit(struct adp_auditq *q)
     return false;
 }
 
+/*
+ * With q->lock held: wait until the gap ends (monotonic µs) or every
+ * outcome expected is in hand, whichever comes first. Submitters wake the
+ * writer only for the outcome that completes the set (submit()), not for
+ * every row.
+ */
+static void gap_wait(struct adp_auditq *q, int64_t until_us)
+{
+    int64_t left = until_us - adp_mono_us();
+    struct timespec ts;
+
+    if (left <= 0)
+        return;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(left / 1000000);
+    ts.tv_nsec += (long)(left % 1000000) * 1000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    q->gap_waiting = true;
+    while (!q->stop && atomic_load(&q->open) > q->in_outcomes &&
+           adp_mono_us() < until_us)
+        if (pthread_cond_timedwait(&q->cond, &q->lock, &ts) == ETIMEDOUT)
+            break;
+    q->gap_waiting = false;
+}
+
 static void *writer(void *arg)
 {
     struct adp_auditq *q = arg;
@@ -354,15 +384,8 @@ static void *writer(void *arg)
             }
             pthread_cond_timedwait(&q->cond, &q->lock, &ts);
         }
-        if (q->in_head && !q->stop && atomic_load(&q->open) > q->in_outcomes) {
-            int64_t wait = last_commit + AUDITQ_COMMIT_GAP_US - adp_mono_us();
-            if (wait > 0) {
-                struct timespec d = {0, (long)wait * 1000L};
-                pthread_mutex_unlock(&q->lock);
-                nanosleep(&d, NULL);
-                pthread_mutex_lock(&q->lock);
-            }
-        }
+        if (q->in_head && !q->stop && atomic_load(&q->open) > q->in_outcomes)
+            gap_wait(q, last_commit + AUDITQ_COMMIT_GAP_US);
         list = q->in_head;
         q->in_head = q->in_tail = NULL;
         {
@@ -488,7 +511,10 @@ static void submit(struct adp_auditq *q, struct adp_auditq_item *it)
     q->in_tail = it;
     if (it->kind == IK_OUTCOME && it->sink)
         q->in_outcomes++;
-    pthread_cond_signal(&q->cond);
+    /* During the gap only the outcome that completes the set wakes the
+     * writer: one wake-up per commit, not one per row. */
+    if (!q->gap_waiting || q->in_outcomes >= atomic_load(&q->open))
+        pthread_cond_signal(&q->cond);
     pthread_mutex_unlock(&q->lock);
 }
 

@@ -15,7 +15,8 @@
  * rows, but only while it expects some: an intent made durable for a
  * submitter with a sink is a query that goes on and will submit its
  * outcome with a sink. When every such outcome is in hand (a lone query)
- * it commits at once, so a query alone never waits for the gap.
+ * it commits at once, so a query alone never waits for the gap, and the
+ * outcome that completes the set ends a wait early.
  */
 #ifndef VAYLA_AUDITQ_H
 #define VAYLA_AUDITQ_H
