@@ -322,7 +322,7 @@ static void gap_wait(struct adp_auditq *q, int64_t until_us)
 
     if (left <= 0)
         return;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     ts.tv_sec += (time_t)(left / 1000000);
     ts.tv_nsec += (long)(left % 1000000) * 1000L;
     if (ts.tv_nsec >= 1000000000L) {
@@ -364,7 +364,7 @@ static void *writer(void *arg)
             {
                 struct timespec ts;
                 int64_t ms = due - adp_mono_ms();
-                clock_gettime(CLOCK_REALTIME, &ts);
+                clock_gettime(CLOCK_MONOTONIC, &ts);
                 ts.tv_sec += (time_t)(ms / 1000);
                 ts.tv_nsec += (long)(ms % 1000) * 1000000L;
                 if (ts.tv_nsec >= 1000000000L) {
@@ -376,7 +376,7 @@ static void *writer(void *arg)
         }
         if (retry && !q->in_head && !q->stop) {
             struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
+            clock_gettime(CLOCK_MONOTONIC, &ts);
             ts.tv_nsec += AUDITQ_RETRY_MS * 1000000L;
             if (ts.tv_nsec >= 1000000000L) {
                 ts.tv_sec++;
@@ -434,7 +434,15 @@ enum xr_status adp_auditq_new(const struct adp_auditq_opts *o,
         return xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
                             "out of memory");
     pthread_mutex_init(&q->lock, NULL);
-    pthread_cond_init(&q->cond, NULL);
+    {
+        /* Timed waits on the monotonic clock: a wall-clock step must not
+         * stretch a wait for the gap, a retry or a checkpoint. */
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&q->cond, &ca);
+        pthread_condattr_destroy(&ca);
+    }
     atomic_init(&q->healthy, true);
     q->metrics = metrics;
     rc = adp_audit_open(path, NULL, &q->a, err);
