@@ -310,30 +310,33 @@ static bool commit(struct adp_auditq *q)
 }
 
 /*
- * With q->lock held: wait until the gap ends (monotonic µs) or every
- * outcome expected is in hand, whichever comes first. Submitters wake the
- * writer only for the outcome that completes the set (submit()), not for
- * every row.
+ * With q->lock held: wait on q->cond until the monotonic time until_us
+ * (adp_mono_us(); the condition variable runs on the same clock) or a
+ * signal. Returns false once the time has passed (or the wait failed).
+ */
+static bool wait_until(struct adp_auditq *q, int64_t until_us)
+{
+    struct timespec ts;
+
+    if (until_us <= adp_mono_us())
+        return false;
+    ts.tv_sec = (time_t)(until_us / 1000000);
+    ts.tv_nsec = (long)(until_us % 1000000) * 1000L;
+    return pthread_cond_timedwait(&q->cond, &q->lock, &ts) == 0;
+}
+
+/*
+ * With q->lock held: wait until the gap ends or every outcome expected is
+ * in hand, whichever comes first. Submitters wake the writer only for the
+ * outcome that completes the set (submit()), not for every row.
  */
 static void gap_wait(struct adp_auditq *q, int64_t until_us)
 {
-    int64_t left = until_us - adp_mono_us();
-    struct timespec ts;
-
-    if (left <= 0)
-        return;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)(left / 1000000);
-    ts.tv_nsec += (long)(left % 1000000) * 1000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
     q->gap_waiting = true;
-    while (!q->stop && atomic_load(&q->open) > q->in_outcomes &&
-           adp_mono_us() < until_us)
-        if (pthread_cond_timedwait(&q->cond, &q->lock, &ts) == ETIMEDOUT)
+    while (!q->stop && atomic_load(&q->open) > q->in_outcomes) {
+        if (!wait_until(q, until_us))
             break;
+    }
     q->gap_waiting = false;
 }
 
@@ -361,29 +364,10 @@ static void *writer(void *arg)
                 pthread_mutex_lock(&q->lock);
                 continue;
             }
-            {
-                struct timespec ts;
-                int64_t ms = due - adp_mono_ms();
-                clock_gettime(CLOCK_MONOTONIC, &ts);
-                ts.tv_sec += (time_t)(ms / 1000);
-                ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-                if (ts.tv_nsec >= 1000000000L) {
-                    ts.tv_sec++;
-                    ts.tv_nsec -= 1000000000L;
-                }
-                pthread_cond_timedwait(&q->cond, &q->lock, &ts);
-            }
+            (void)wait_until(q, due * 1000);
         }
-        if (retry && !q->in_head && !q->stop) {
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            ts.tv_nsec += AUDITQ_RETRY_MS * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
-            pthread_cond_timedwait(&q->cond, &q->lock, &ts);
-        }
+        if (retry && !q->in_head && !q->stop)
+            (void)wait_until(q, adp_mono_us() + AUDITQ_RETRY_MS * 1000);
         if (q->in_head && !q->stop && atomic_load(&q->open) > q->in_outcomes)
             gap_wait(q, last_commit + AUDITQ_COMMIT_GAP_US);
         list = q->in_head;
