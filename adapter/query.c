@@ -299,8 +299,8 @@ static void build(struct adp_query *q)
     q->st = S_FINISH;
     if (svc->body(q->p.call, &body, &body_len, &err) != XR_OK ||
         header_new(q, &hdr, &err) != XR_OK ||
-        xr_request_new(hdr, (const uint8_t *)body, body_len, &q->req, &err) !=
-            XR_OK ||
+        (svc->own_body ? xr_request_new_own : xr_request_new)(
+            hdr, (const uint8_t *)body, body_len, &q->req, &err) != XR_OK ||
         wrap(q, &err) != XR_OK) {
         build_failed(q, &err);
         goto out;

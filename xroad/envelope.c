@@ -227,14 +227,84 @@ static void envelope_text(struct xr__tw *w, const struct xr_header *h,
 }
 
 /*
+ * Whether b holds only characters XML 1.0 allows: strict UTF-8, no C0
+ * control but TAB, LF and CR, neither U+FFFE nor U+FFFF.
+ */
+static bool xml_chars(const uint8_t *b, size_t n)
+{
+    const uint8_t *p = b, *end = b + n;
+
+    while (p < end) {
+        size_t k;
+        if (*p >= 0x20 && *p < 0x80) { /* the common case */
+            p++;
+            continue;
+        }
+        k = xr__utf8_seq(p, end);
+        if (k == 0 || (k == 1 && *p != '\t' && *p != '\n' && *p != '\r'))
+            return false;
+        if (k == 3 && p[0] == 0xef && p[1] == 0xbf && p[2] >= 0xbe)
+            return false; /* U+FFFE, U+FFFF */
+        p += k;
+    }
+    return true;
+}
+
+/*
+ * The checks a body from the caller's own writer gets instead of a parse:
+ * at most the default byte cap, XML characters only, starts with a start
+ * tag and ends with '>', and the root element's local name (after an
+ * optional prefix) is the serviceCode.
+ */
+static enum xr_status own_body_check(const uint8_t *b, size_t n,
+                                     const char *service_code,
+                                     struct xr_error *err)
+{
+    size_t i = 1, start, code_len = strlen(service_code);
+    char q1[XR_CLIP], q2[XR_CLIP], name[4 * XR_CLIP];
+
+    if (n > XR_LIMIT_BYTES_DEFAULT)
+        return xr_error_set(err, XR_ELIMIT, "too_large", "body",
+                            "the body exceeds %u bytes",
+                            XR_LIMIT_BYTES_DEFAULT);
+    if (n < 3 || b[0] != '<' || b[n - 1] != '>')
+        return xr_error_set(err, XR_EINVAL, "body_invalid", "body",
+                            "the body must be one element");
+    if (!xml_chars(b, n))
+        return xr_error_set(err, XR_EINVAL, "body_invalid", "body",
+                            "the body has bytes that are not XML "
+                            "characters in UTF-8");
+    start = i;
+    while (i < n && b[i] != ' ' && b[i] != '>' && b[i] != '/' && b[i] != '\t' &&
+           b[i] != '\n' && b[i] != '\r') {
+        if (b[i] == ':')
+            start = i + 1;
+        i++;
+    }
+    if (i - start == code_len && code_len > 0 &&
+        memcmp(b + start, service_code, code_len) == 0)
+        return XR_OK;
+    snprintf(name, sizeof(name), "%.*s",
+             (int)(i - 1 < sizeof(name) - 1 ? i - 1 : sizeof(name) - 1),
+             (const char *)b + 1);
+    return xr_error_set(err, XR_EINVAL, "body_invalid", "body",
+                        "body element %s must be named like the "
+                        "serviceCode %s",
+                        xr__clip(q1, sizeof(q1), name),
+                        xr__clip(q2, sizeof(q2), service_code));
+}
+
+/*
  * The envelope is written as text around the body's own bytes: building a
  * tree, copying the body into it and serialising it all again cost more
- * than the rest of a query. The body is still parsed (with the caps) to
- * prove it well-formed and to check its element name.
+ * than the rest of a query. A body from outside is still parsed (with the
+ * caps) to prove it well-formed and to check its element name; a body of
+ * the caller's own writer (xr_request_new_own()) gets own_body_check().
  */
-enum xr_status xr_request_new(const struct xr_header *hdr, const uint8_t *body,
-                              size_t body_len, struct xr_request **out,
-                              struct xr_error *err)
+static enum xr_status request_new(const struct xr_header *hdr,
+                                  const uint8_t *body, size_t body_len,
+                                  bool own, struct xr_request **out,
+                                  struct xr_error *err)
 {
     struct xr_request *req = NULL;
     struct xr_header *h = NULL;
@@ -274,7 +344,13 @@ enum xr_status xr_request_new(const struct xr_header *hdr, const uint8_t *body,
     rc = check_header(use, err);
     if (rc != XR_OK)
         goto out;
-    if (body) {
+    if (body && own) {
+        rc = own_body_check(body, body_len, use->service.service_code, err);
+        if (rc != XR_OK)
+            goto out;
+        span = body;
+        span_len = body_len;
+    } else if (body) {
         xmlNodePtr broot;
         rc = xr__xml_parse(body, body_len, NULL, &lim, 0, &bdoc, err);
         if (rc != XR_OK) {
@@ -335,6 +411,20 @@ out:
     free(h);
     xr_request_free(req);
     return rc;
+}
+
+enum xr_status xr_request_new(const struct xr_header *hdr, const uint8_t *body,
+                              size_t body_len, struct xr_request **out,
+                              struct xr_error *err)
+{
+    return request_new(hdr, body, body_len, false, out, err);
+}
+
+enum xr_status xr_request_new_own(const struct xr_header *hdr,
+                                  const uint8_t *body, size_t body_len,
+                                  struct xr_request **out, struct xr_error *err)
+{
+    return request_new(hdr, body, body_len, true, out, err);
 }
 
 /* Parse bytes into a header and tree (shared by parse and lazy use). */

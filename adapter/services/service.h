@@ -45,6 +45,14 @@ struct adp_service_ops {
     void (*body_free)(char *xml, size_t len);
 
     /*
+     * true when body() writes fixed markup around values it escaped
+     * itself, never bytes it was given: the request is then built without
+     * parsing the body (xr_request_new_own() checks its characters and
+     * element name). false: the body is parsed (xr_request_new()).
+     */
+    bool own_body;
+
+    /*
      * Decode a judged, non-fault answer (libxroad has checked the header
      * echo, requestHash and the Body rule). The module keeps the result.
      * An error means the answer is not a usable answer of this service

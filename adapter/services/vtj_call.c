@@ -176,6 +176,7 @@ const struct adp_service_ops vtj_service = {
     .name = "vtj",
     .body = body,
     .body_free = body_free,
+    .own_body = true, /* vtj_request.c: fixed markup, escaped values */
     .decode = decode,
     .result = result,
     .subject = subject,

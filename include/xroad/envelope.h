@@ -86,6 +86,23 @@ XR_API XR_NODISCARD enum xr_status xr_request_new(const struct xr_header *hdr,
                                                   struct xr_error *err);
 
 /*
+ * xr_request_new() for a body the caller's own writer produced: fixed
+ * markup around values it escaped itself, never bytes it received. The
+ * body is not parsed (setting up a parser for a small body costs more
+ * than building the envelope). It is checked to be at most
+ * XR_LIMIT_BYTES_DEFAULT bytes of XML characters in UTF-8 (no control
+ * character, no invalid sequence), to start with '<' and end with '>',
+ * and its root element's local name must equal hdr->service.service_code
+ * ("body_invalid", "too_large"). That it is one well-formed element is the
+ * caller's promise: give anything from outside to xr_request_new(). body
+ * NULL is as in xr_request_new().
+ * Ownership and errors otherwise as xr_request_new().
+ */
+XR_API XR_NODISCARD enum xr_status xr_request_new_own(
+    const struct xr_header *hdr, const uint8_t *body, size_t body_len,
+    struct xr_request **out, struct xr_error *err);
+
+/*
  * Parse an existing request message (text/xml, or multipart/related when
  * content_type says so; NULL = text/xml) and check it as a client-side
  * security server does. Errors use the X-Road code names as reasons:

@@ -500,6 +500,100 @@ static void test_build_body_errors(void **state)
     }
 }
 
+/*
+ * xr_request_new_own(): a body the caller wrote is carried as
+ * xr_request_new() carries it (the same bytes but the id), and what it
+ * still checks (characters, element name, shape, size) is refused with
+ * the reason named.
+ */
+static void test_build_own_body(void **state)
+{
+    static const char *same[] = {
+        "<" XRT_SERVICE_CODE "/>",
+        "<" XRT_SERVICE_CODE " xmlns=\"" XRT_NS_BODY "\"><request><a>K\xc3"
+        "\xa4ytt\xc3\xa4j\xc3\xa4 &amp; &lt;x&gt; \xf0\x9f\x98\x80</a>"
+        "</request></" XRT_SERVICE_CODE ">",
+        "<v:" XRT_SERVICE_CODE " xmlns:v=\"" XRT_NS_BODY
+        "\">\t\r\n</v:" XRT_SERVICE_CODE ">",
+        "<" XRT_SERVICE_CODE "\n xmlns=\"" XRT_NS_BODY "\"></" XRT_SERVICE_CODE
+        ">",
+    };
+    struct {
+        const char *body;
+        const char *reason;
+    } bad[] = {
+        {"<" XRT_SERVICE_CODE "X/>", "body_invalid"},
+        {"<v:Other xmlns:v=\"urn:x\"/>", "body_invalid"},
+        {"<x:" XRT_SERVICE_CODE "y/>", "body_invalid"},
+        {"<" XRT_SERVICE_CODE "><a>\x01</a></" XRT_SERVICE_CODE ">",
+         "body_invalid"},
+        {"<" XRT_SERVICE_CODE "><a>\xc3</a></" XRT_SERVICE_CODE ">",
+         "body_invalid"}, /* a cut UTF-8 sequence */
+        {"<" XRT_SERVICE_CODE "><a>\xc0\xaf</a></" XRT_SERVICE_CODE ">",
+         "body_invalid"}, /* overlong */
+        {"<" XRT_SERVICE_CODE "><a>\xed\xa0\x80</a></" XRT_SERVICE_CODE ">",
+         "body_invalid"}, /* a surrogate */
+        {"<" XRT_SERVICE_CODE "><a>\xef\xbf\xbf</a></" XRT_SERVICE_CODE ">",
+         "body_invalid"}, /* U+FFFF */
+        {" <" XRT_SERVICE_CODE "/>", "body_invalid"},
+        {"<" XRT_SERVICE_CODE "/> ", "body_invalid"},
+        {"<?xml version=\"1.0\"?><" XRT_SERVICE_CODE "/>", "body_invalid"},
+        {"<>", "body_invalid"},
+        {"", "body_invalid"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        struct xr_header h;
+        struct xr_request *a = NULL, *b = NULL;
+        struct xr_error err;
+        struct xr_bytes ba, bb;
+
+        xrt_std_header(&h);
+        snprintf(h.id, sizeof(h.id), "fixed-id-%zu", i);
+        XRT_ASSERT_OK(xr_request_new(&h, (const uint8_t *)same[i],
+                                     strlen(same[i]), &a, &err),
+                      err);
+        XRT_ASSERT_OK(xr_request_new_own(&h, (const uint8_t *)same[i],
+                                         strlen(same[i]), &b, &err),
+                      err);
+        ba = xr_request_bytes(a);
+        bb = xr_request_bytes(b);
+        assert_int_equal(ba.len, bb.len);
+        assert_memory_equal(ba.ptr, bb.ptr, ba.len);
+        xr_request_free(a);
+        xr_request_free(b);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct xr_header h;
+        struct xr_request *req = NULL;
+        struct xr_error err;
+
+        xrt_std_header(&h);
+        XRT_ASSERT_REASON(xr_request_new_own(&h, (const uint8_t *)bad[i].body,
+                                             strlen(bad[i].body), &req, &err),
+                          err, bad[i].reason);
+        assert_string_equal(err.field, "body");
+        assert_null(req);
+    }
+    { /* above the byte cap: refused before any scan */
+        size_t n = XR_LIMIT_BYTES_DEFAULT + 1u;
+        uint8_t *big = malloc(n);
+        struct xr_header h;
+        struct xr_request *req = NULL;
+        struct xr_error err;
+
+        assert_non_null(big);
+        memset(big, 'a', n);
+        big[0] = '<';
+        big[n - 1] = '>';
+        xrt_std_header(&h);
+        XRT_ASSERT_REASON(xr_request_new_own(&h, big, n, &req, &err), err,
+                          "too_large");
+        assert_null(req);
+        free(big);
+    }
+}
+
 static void test_build_invalid_header(void **state)
 {
     struct xr_header h;
@@ -1226,6 +1320,7 @@ int main(void)
         cmocka_unit_test(test_build_escaping),
         cmocka_unit_test(test_build_control_chars_consistent),
         cmocka_unit_test(test_build_body_errors),
+        cmocka_unit_test(test_build_own_body),
         cmocka_unit_test(test_build_invalid_header),
         cmocka_unit_test(test_bytes_and_hash),
         cmocka_unit_test(test_build_reparse_roundtrip),
