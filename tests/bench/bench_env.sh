@@ -3,9 +3,9 @@
 # directory). It defines VAYLA, SIM, W (a new work directory, removed at
 # exit with the processes in SIM_PID, SV_PID and NGX_PID), ENV (`vayla dev
 # init` output: TLS towards callers and mTLS towards the simulator, as
-# production runs; the simulator keeps no message log, which is its own
-# cost, not vayla's), and the functions below. `bench_plain` switches ENV
-# to plain HTTP on both legs.
+# production runs; the simulator keeps no message log and little
+# operational data, which are its own costs, not vayla's), and the
+# functions below. `bench_plain` switches ENV to plain HTTP on both legs.
 
 VAYLA=$build/adapter/vayla
 SIM=$build/tests/sim/vayla-sim
@@ -37,6 +37,11 @@ trap bench_cleanup EXIT
 "$VAYLA" dev init "$W/env" >/dev/null || exit 1
 ENV=$W/env
 sed -i -e '/^message_log/d' "$ENV/sim.conf"
+# The simulator keeps operational data of its last opmon_keep exchanges
+# (100,000 by default, a few KiB each): a benchmark's hundreds of
+# thousands of exchanges would grow it by hundreds of MiB during the run
+# and slow the later rounds. Keep 1,000.
+sed -i -e '/^\[sim\]/a opmon_keep = 1000' "$ENV/sim.conf"
 
 set_conf() { # KEY VALUE SECTION: set KEY in [SECTION] of vayla.conf
     sed -i "/^\[$3\]/,/^\[/{/^$1 = /d}" "$ENV/vayla.conf"
