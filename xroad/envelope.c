@@ -38,7 +38,34 @@ struct xr_request {
     struct req_lazy *lazy; /* owned; mutable behind const */
 };
 
-/* Header text values: valid UTF-8, no control characters but TAB/LF/CR. */
+/*
+ * Whether b holds only characters XML 1.0 allows: strict UTF-8, no C0
+ * control but TAB, LF and CR, neither U+FFFE nor U+FFFF.
+ */
+static bool xml_chars(const uint8_t *b, size_t n)
+{
+    const uint8_t *p = b, *end = b + n;
+
+    while (p < end) {
+        size_t k;
+        if (*p >= 0x20 && *p < 0x80) { /* the common case */
+            p++;
+            continue;
+        }
+        k = xr__utf8_seq(p, end);
+        if (k == 0 || (k == 1 && *p != '\t' && *p != '\n' && *p != '\r'))
+            return false;
+        if (k == 3 && p[0] == 0xef && p[1] == 0xbf && p[2] >= 0xbe)
+            return false; /* U+FFFE, U+FFFF */
+        p += k;
+    }
+    return true;
+}
+
+/*
+ * Header text values: no control characters but TAB/LF/CR, and characters
+ * XML allows in strict UTF-8, so that the envelope parses again.
+ */
 static enum xr_status check_text(const char *v, const char *field,
                                  struct xr_error *err)
 {
@@ -47,9 +74,6 @@ static enum xr_status check_text(const char *v, const char *field,
     if (n > XR_TEXT_MAX)
         return xr_error_set(err, XR_EINVAL, "invalid_header", field,
                             "%s is longer than %d bytes", field, XR_TEXT_MAX);
-    if (!xmlCheckUTF8(xr__xc(v)))
-        return xr_error_set(err, XR_EINVAL, "invalid_header", field,
-                            "%s is not valid UTF-8", field);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)v[i];
         if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
@@ -57,6 +81,11 @@ static enum xr_status check_text(const char *v, const char *field,
                                 "%s contains control character 0x%02x", field,
                                 c);
     }
+    if (!xml_chars((const uint8_t *)v, n))
+        return xr_error_set(err, XR_EINVAL, "invalid_header", field,
+                            "%s is not valid UTF-8 or has a character XML "
+                            "does not allow (U+FFFE, U+FFFF)",
+                            field);
     return XR_OK;
 }
 
@@ -224,30 +253,6 @@ static void envelope_text(struct xr__tw *w, const struct xr_header *h,
         xr__tw_put(w, "/>", 2);
     }
     xr__tw_str(w, "</SOAP-ENV:Body></SOAP-ENV:Envelope>\n");
-}
-
-/*
- * Whether b holds only characters XML 1.0 allows: strict UTF-8, no C0
- * control but TAB, LF and CR, neither U+FFFE nor U+FFFF.
- */
-static bool xml_chars(const uint8_t *b, size_t n)
-{
-    const uint8_t *p = b, *end = b + n;
-
-    while (p < end) {
-        size_t k;
-        if (*p >= 0x20 && *p < 0x80) { /* the common case */
-            p++;
-            continue;
-        }
-        k = xr__utf8_seq(p, end);
-        if (k == 0 || (k == 1 && *p != '\t' && *p != '\n' && *p != '\r'))
-            return false;
-        if (k == 3 && p[0] == 0xef && p[1] == 0xbf && p[2] >= 0xbe)
-            return false; /* U+FFFE, U+FFFF */
-        p += k;
-    }
-    return true;
 }
 
 /*

@@ -429,9 +429,18 @@ static void test_build_escaping(void **state)
 static void test_build_control_chars_consistent(void **state)
 {
     /* Either refused, or built so that the result parses again. */
-    static const char *const values[] = {"a\001b",    "a\x1f",    "\x7f",
-                                         "tab\there", "nl\nhere", "cr\rhere",
-                                         "\xff\xfe"};
+    static const char *const values[] = {"a\001b",
+                                         "a\x1f",
+                                         "\x7f",
+                                         "tab\there",
+                                         "nl\nhere",
+                                         "cr\rhere",
+                                         "\xff\xfe",
+                                         "U+FFFE \xef\xbf\xbe",
+                                         "U+FFFF \xef\xbf\xbf",
+                                         "surrogate \xed\xa0\x80",
+                                         "overlong \xc0\xaf",
+                                         "overlong \xe0\x80\xaf"};
     (void)state;
     for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
         struct xr_header h;
