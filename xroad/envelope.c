@@ -39,30 +39,6 @@ struct xr_request {
 };
 
 /*
- * Whether b holds only characters XML 1.0 allows: strict UTF-8, no C0
- * control but TAB, LF and CR, neither U+FFFE nor U+FFFF.
- */
-static bool xml_chars(const uint8_t *b, size_t n)
-{
-    const uint8_t *p = b, *end = b + n;
-
-    while (p < end) {
-        size_t k;
-        if (*p >= 0x20 && *p < 0x80) { /* the common case */
-            p++;
-            continue;
-        }
-        k = xr__utf8_seq(p, end);
-        if (k == 0 || (k == 1 && *p != '\t' && *p != '\n' && *p != '\r'))
-            return false;
-        if (k == 3 && p[0] == 0xef && p[1] == 0xbf && p[2] >= 0xbe)
-            return false; /* U+FFFE, U+FFFF */
-        p += k;
-    }
-    return true;
-}
-
-/*
  * Header text values: no control characters but TAB/LF/CR, and characters
  * XML allows in strict UTF-8, so that the envelope parses again.
  */
@@ -81,7 +57,7 @@ static enum xr_status check_text(const char *v, const char *field,
                                 "%s contains control character 0x%02x", field,
                                 c);
     }
-    if (!xml_chars((const uint8_t *)v, n))
+    if (!xr__xml_chars((const uint8_t *)v, n))
         return xr_error_set(err, XR_EINVAL, "invalid_header", field,
                             "%s is not valid UTF-8 or has a character XML "
                             "does not allow (U+FFFE, U+FFFF)",
@@ -275,7 +251,7 @@ static enum xr_status own_body_check(const uint8_t *b, size_t n,
     if (n < 3 || b[0] != '<' || b[n - 1] != '>')
         return xr_error_set(err, XR_EINVAL, "body_invalid", "body",
                             "the body must be one element");
-    if (!xml_chars(b, n))
+    if (!xr__xml_chars(b, n))
         return xr_error_set(err, XR_EINVAL, "body_invalid", "body",
                             "the body has bytes that are not XML "
                             "characters in UTF-8");

@@ -312,6 +312,14 @@ XR_HIDDEN size_t xr__utf8_seq(const uint8_t *p, const uint8_t *end);
 XR_HIDDEN bool xr__text_clean(const char *s, size_t len, bool newlines);
 
 /*
+ * Whether b[0..n) holds only characters XML 1.0 allows: strict UTF-8 (as
+ * xr__utf8_seq), no C0 control but TAB, LF and CR, neither U+FFFE nor
+ * U+FFFF. Unlike xr__text_clean(), DEL and C1 controls pass: they are XML
+ * characters.
+ */
+XR_HIDDEN bool xr__xml_chars(const uint8_t *b, size_t n);
+
+/*
  * String arena (arena.c): copies of strings in large blocks that never
  * move; everything is freed at once. A zeroed struct is an empty arena.
  */

@@ -151,3 +151,23 @@ bool xr__text_clean(const char *s, size_t len, bool newlines)
     }
     return true;
 }
+
+bool xr__xml_chars(const uint8_t *b, size_t n)
+{
+    const uint8_t *p = b, *end = b + n;
+
+    while (p < end) {
+        size_t k;
+        if (*p >= 0x20 && *p < 0x80) { /* the common case */
+            p++;
+            continue;
+        }
+        k = xr__utf8_seq(p, end);
+        if (k == 0 || (k == 1 && *p != '\t' && *p != '\n' && *p != '\r'))
+            return false;
+        if (k == 3 && p[0] == 0xef && p[1] == 0xbf && p[2] >= 0xbe)
+            return false; /* U+FFFE, U+FFFF */
+        p += k;
+    }
+    return true;
+}

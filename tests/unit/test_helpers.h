@@ -408,6 +408,29 @@ static inline void xrt_std_header(struct xr_header *h)
     snprintf(h->party_code, sizeof(h->party_code), "%s", XRT_PARTY_CODE);
 }
 
+/*
+ * Build h around body with xr_request_new() (parsed) and
+ * xr_request_new_own() (not parsed): both must succeed with the same bytes.
+ */
+static inline void xrt_assert_builders_agree(const struct xr_header *h,
+                                             const char *body, size_t len)
+{
+    struct xr_request *parsed = NULL, *own = NULL;
+    struct xr_error err;
+    struct xr_bytes a, b;
+
+    XRT_ASSERT_OK(xr_request_new(h, (const uint8_t *)body, len, &parsed, &err),
+                  err);
+    XRT_ASSERT_OK(xr_request_new_own(h, (const uint8_t *)body, len, &own, &err),
+                  err);
+    a = xr_request_bytes(parsed);
+    b = xr_request_bytes(own);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.ptr, b.ptr, a.len);
+    xr_request_free(parsed);
+    xr_request_free(own);
+}
+
 static inline struct xr_request *xrt_request_from(const struct xr_header *h)
 {
     struct xr_request *req = NULL;
