@@ -169,6 +169,7 @@ static void req_free(struct adp_req *r)
     soap_call_free(r->soap);
     xr_mime_free(r->mime);
     json_decref(r->body);
+    free(r->text.p);
     if (r->raw)
         evbuffer_free(r->raw);
     free(r->raw_type);
@@ -302,6 +303,17 @@ static const char *put_body(struct adp_req *r, struct evbuffer *out)
             evbuffer_add_buffer(out, r->raw);
         return r->raw_type ? r->raw_type : "application/octet-stream";
     }
+    if (r->text.n > 0) {
+        jw_put(&r->text, ",\"request_id\":", 14);
+        jw_string(&r->text, r->id, strlen(r->id));
+        jw_putc(&r->text, '}');
+        text = jw_finish_line(&r->text, &text_len);
+        memset(&r->text, 0, sizeof(r->text)); /* handed over below */
+        if (text && (!out || evbuffer_add_reference(out, text, text_len,
+                                                    free_text, NULL) != 0))
+            free(text);
+        return "application/json";
+    }
     if (!r->body)
         return "application/json";
     json_object_set_new(r->body, "request_id", json_string(r->id));
@@ -364,6 +376,8 @@ void adp__api_reply_error(struct adp_req *r, int status, const char *code,
 {
     json_decref(r->body);
     r->body = adp__api_error_body(code, message);
+    free(r->text.p);
+    memset(&r->text, 0, sizeof(r->text));
     r->status = status;
     r->outcome = outcome;
     if (r->raw) {

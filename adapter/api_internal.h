@@ -29,6 +29,7 @@
 #include "auditq.h"
 #include "caller.h"
 #include "conn.h"
+#include "jw.h"
 #include "metrics.h"
 #include "query.h"
 #include "services/vtj.h"
@@ -113,9 +114,13 @@ struct adp_req {
     struct adp_query *query;
     struct services_check *services;   /* GET /v1/xroad/services */
     const struct adp_verdict *verdict; /* get0 from query, once done */
-    /* The answer under construction: a JSON body, or raw bytes. */
+    /* The answer under construction: a JSON body, JSON text, or raw
+     * bytes. `text`, when it has bytes, is a JSON object written without
+     * its closing brace; put_body() ends it with "request_id" (the person
+     * route writes its answers so, with no jansson tree). */
     int status;
     json_t *body;
+    struct jw text;
     bool xml;             /* the caller asked for XML (generic route) */
     struct evbuffer *raw; /* a non-JSON answer, sent as is */
     char *raw_type;       /* owned; its Content-Type */

@@ -14,34 +14,72 @@
 #include "api_internal.h"
 #include "services/vtj_call.h"
 
-/* The VTJ answer JSON of one result: message_id + the person JSON. */
-static json_t *vtj_answer(const char *message_id, const struct vtj_result *res)
+/*
+ * The VTJ answer of one result as JSON text into w, its object left open:
+ * "message_id" (null if none was sent), then the members of the person
+ * JSON. No jansson tree: the result writes its own members.
+ */
+static void vtj_answer(struct jw *w, const char *message_id,
+                       const struct vtj_result *res)
 {
-    json_t *body = json_object();
-    json_t *j = vtj_result_json(res); /* borrowed, members shared */
-
-    if (!body)
-        return NULL;
-    json_object_set_new(body, "message_id", json_string(message_id));
-    if (j)
-        json_object_update(body, j);
-    return body;
+    jw_put(w, "{\"message_id\":", 14);
+    if (message_id)
+        jw_string(w, message_id, strlen(message_id));
+    else
+        jw_put(w, "null", 4);
+    vtj_result_write_members(res, w);
 }
 
-/* The body of an answered query (data, no data, service error). */
-static json_t *answered_body(const struct adp_req *r,
-                             const struct adp_verdict *v, const char *code)
+/*
+ * The passivated answer that was followed, as the member "passivated" of
+ * an answer: its own message id, its JSON and its outcome as "code".
+ */
+static void passivated_text(struct jw *w, const char *message_id,
+                            const struct vtj_result *first)
 {
-    const struct vtj_result *res = vtj_call_result(r->vtj);
-    json_t *body = vtj_answer(v->message_id, res);
+    const char *code = vtj_outcome_name(vtj_result_outcome(first));
 
-    if (!body || v->cls == ADP_VERDICT_DATA)
-        return body;
-    json_object_set_new(body, "code", json_string(code));
-    if (v->cls == ADP_VERDICT_SERVICE_ERROR)
-        json_object_set_new(body, "retryable",
-                            json_boolean(vtj_result_is_retryable(res)));
-    return body;
+    jw_put(w, ",\"passivated\":", 14);
+    vtj_answer(w, message_id, first);
+    jw_put(w, ",\"code\":", 8);
+    jw_string(w, code, strlen(code));
+    jw_putc(w, '}');
+}
+
+/* The same for a body that is a jansson tree (a failed follow-up). */
+static void passivated_json(json_t *body, const char *message_id,
+                            const struct vtj_result *first)
+{
+    json_t *p = vtj_result_to_json(first);
+    json_t *o = json_object();
+
+    if (o && p) {
+        json_object_set_new(o, "message_id",
+                            message_id ? json_string(message_id) : json_null());
+        json_object_update(o, p);
+        json_object_set_new(
+            o, "code",
+            json_string(vtj_outcome_name(vtj_result_outcome(first))));
+        json_object_set_new(body, "passivated", o);
+        o = NULL;
+    }
+    json_decref(o);
+    json_decref(p);
+}
+
+/*
+ * The body of an answered query (data, no data, service error) as text:
+ * the answer, then "code" unless it is data. (A service error's
+ * "retryable" is the answer's own member, already written.)
+ */
+static void answered_text(struct adp_req *r, const struct adp_verdict *v,
+                          const char *code)
+{
+    vtj_answer(&r->text, v->message_id, vtj_call_result(r->vtj));
+    if (v->cls != ADP_VERDICT_DATA && code) {
+        jw_put(&r->text, ",\"code\":", 8);
+        jw_string(&r->text, code, strlen(code));
+    }
 }
 
 /* The pipeline's verdict: translate it and answer. */
@@ -52,26 +90,23 @@ static void on_query_done(struct adp_query *q, const struct adp_verdict *v,
     const struct vtj_result *first = vtj_call_first(r->vtj);
     const char *code = NULL;
     const char *ids[ADP_QUERY_MAX_STEPS];
+    bool followed;
 
     r->verdict = v;
     r->status = adp_api_verdict_status(v, &code);
+    followed = first && adp_query_message_ids(q, ids, ADP_QUERY_MAX_STEPS) > 1;
     if (v->cls == ADP_VERDICT_DATA || v->cls == ADP_VERDICT_NO_DATA ||
         v->cls == ADP_VERDICT_SERVICE_ERROR) {
         r->outcome = adp__api_verdict_outcome(
             v, (unsigned)vtj_result_outcome(vtj_call_result(r->vtj)));
-        r->body = answered_body(r, v, code);
+        answered_text(r, v, code);
+        if (followed)
+            passivated_text(&r->text, ids[0], first);
     } else {
         r->outcome = adp__api_verdict_outcome(v, AO_REJECTED);
         r->body = adp__api_failed_body(v, code);
-    }
-    if (r->body && first &&
-        adp_query_message_ids(q, ids, ADP_QUERY_MAX_STEPS) > 1) {
-        /* The passivated code that was followed: its own answer. */
-        json_t *p = vtj_answer(ids[0], first);
-        json_object_set_new(
-            p, "code",
-            json_string(vtj_outcome_name(vtj_result_outcome(first))));
-        json_object_set_new(r->body, "passivated", p);
+        if (r->body && followed)
+            passivated_json(r->body, ids[0], first);
     }
     adp__api_verdict_note(r, v);
     adp__api_reply_send(r); /* frees r and q */

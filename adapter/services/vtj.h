@@ -267,6 +267,7 @@ struct vtj_policy {
 
 /* Opaque decoded answer. */
 struct vtj_result;
+struct jw;
 
 /*
  * Decode a HenkilonTunnusKyselyResponse wrapper (the SOAP Body's only
@@ -349,13 +350,13 @@ bool vtj_result_follow_up(const struct vtj_result *r,
 json_t *vtj_result_to_json(const struct vtj_result *r);
 
 /*
- * The same JSON without a copy, for a caller that only reads it or adds
- * its members to an object of its own (json_object_update() takes
- * references to the members, never changes them).
- * Ownership: get0, valid until vtj_result_free(); must not be modified.
- * NULL when r is NULL. Thread-safety: jansson reference counts are not
- * atomic: use from the thread that owns r.
+ * The same JSON as text, for an answer of the caller's own that carries
+ * its members: each member as `,"key":value`, in the order of
+ * vtj_result_to_json(), written into w (an object the caller has opened
+ * and written at least one member of). Byte for byte what
+ * json_dumps(JSON_COMPACT) writes for those members; no jansson tree is
+ * made. r NULL fails the writer. Thread-safety: reentrant.
  */
-json_t *vtj_result_json(const struct vtj_result *r);
+void vtj_result_write_members(const struct vtj_result *r, struct jw *w);
 
 #endif

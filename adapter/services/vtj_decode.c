@@ -31,6 +31,7 @@
 /* Everything but the value buffer, which is written before it is read. */
 static void dctx_init(struct dctx *c, struct xr_error *err)
 {
+    c->doc = NULL;
     c->warnings = NULL;
     c->err = err;
     c->plan = NULL;
@@ -79,7 +80,7 @@ static enum xr_status dup_str(const char *s, char **out, struct xr_error *err)
 }
 
 /* Turvakielto of a Henkilo element into person JSON and *state. */
-static enum xr_status turvakielto(struct scan *henkilo, json_t *person,
+static enum xr_status turvakielto(struct scan *henkilo, struct jd_node *person,
                                   enum vtj_turvakielto *state, struct dctx *c)
 {
     char buf[VTJ_VALUE_MAX + 1u];
@@ -87,7 +88,7 @@ static enum xr_status turvakielto(struct scan *henkilo, json_t *person,
     struct scan s;
     struct jobj o = {person, NULL};
     struct span value = {NULL, 0};
-    json_t *flag = NULL;
+    struct jd_node *flag = NULL;
     enum xr_status rc;
 
     *state = VTJ_TURVAKIELTO_UNKNOWN;
@@ -122,16 +123,16 @@ static enum xr_status turvakielto(struct scan *henkilo, json_t *person,
     }
     switch (*state) {
     case VTJ_TURVAKIELTO_UNKNOWN:
-        flag = json_null();
+        flag = jd_null();
         break;
     case VTJ_TURVAKIELTO_NONE:
-        flag = json_false();
+        flag = jd_bool(false);
         break;
     case VTJ_TURVAKIELTO_PROTECTED:
-        flag = json_true();
+        flag = jd_bool(true);
         break;
     }
-    if (json_object_set_new_nocheck(person, "turvakielto", flag) != 0)
+    if (jd_set(c->doc, person, "turvakielto", flag) != 0)
         return vtj__oom(c->err);
     if (tk)
         return vtj__emit_fields(&o, &s, c);
@@ -194,27 +195,22 @@ static enum xr_status search_keys(const xmlNode *hp, struct jobj *top,
             k->any2 = true;
         if (span_is(&code, "3"))
             k->any3 = true;
-        item.obj = json_object();
+        item.obj = jd_object(c->doc);
         if (!item.obj ||
-            json_object_set_new_nocheck(item.obj, "type",
-                                        json_string_nocheck(type)) != 0 ||
-            (value && json_object_set_new_nocheck(
-                          item.obj, "value",
-                          vtj__text_json(value, strlen(value))) != 0) ||
-            (code.len > 0 && json_object_set_new_nocheck(
-                                 item.obj, "result_code",
-                                 vtj__text_json(code.p, code.len)) != 0)) {
-            json_decref(item.obj);
+            jd_set(c->doc, item.obj, "type", jd_lit(c->doc, type)) != 0 ||
+            (value && jd_set(c->doc, item.obj, "value",
+                             vtj__text_json(c, value, strlen(value))) != 0) ||
+            (code.len > 0 &&
+             jd_set(c->doc, item.obj, "result_code",
+                    vtj__text_json(c, code.p, code.len)) != 0)) {
             rc = vtj__oom(c->err);
             goto out;
         }
         vtj__scan_open(&s, c->plan->search_key, n, c);
         rc = vtj__emit_fields(&item, &s, c);
-        if (rc != XR_OK) {
-            json_decref(item.obj);
+        if (rc != XR_OK)
             goto out;
-        }
-        rc = vtj__append_item(top, "search_keys", item.obj, c->err);
+        rc = vtj__append_item(top, "search_keys", item.obj, c);
         if (rc != XR_OK)
             goto out;
         /* An empty key is remembered as "" so duplicates are still seen. */
@@ -253,7 +249,7 @@ void vtj_result_free(struct vtj_result *r)
     free(r->new_hetu);
     free(r->product);
     free(r->hetu);
-    json_decref(r->json);
+    jd_free(r->doc);
     free(r);
 }
 
@@ -426,7 +422,8 @@ static enum xr_status check_subject(struct dctx *c,
  * accepted only in a passivated answer: it is the successor, r->new_hetu.
  */
 static enum xr_status check_person(struct dctx *c, const struct answer *ans,
-                                   struct vtj_result *r, json_t *person)
+                                   struct vtj_result *r,
+                                   const struct jd_node *person)
 {
     enum xr_status rc;
 
@@ -443,7 +440,7 @@ static enum xr_status check_person(struct dctx *c, const struct answer *ans,
         }
     }
     if (given(ans->queried_satu) && !given(ans->queried_hetu)) {
-        const char *ps = json_string_value(json_object_get(person, "satu"));
+        const char *ps = jd_str(jd_get(person, "satu"));
         if (given(ps) && strcmp(ps, ans->queried_satu) != 0 &&
             r->outcome != VTJ_OUTCOME_PASSIVATED)
             return mismatch(c->err, "person");
@@ -459,44 +456,35 @@ static enum xr_status check_person(struct dctx *c, const struct answer *ans,
 static enum xr_status decode_person(struct dctx *c,
                                     const struct vtj_policy *policy,
                                     const struct answer *ans,
-                                    struct vtj_result *r, json_t **out)
+                                    struct vtj_result *r, struct jd_node **out)
 {
     struct scan henkilo_scan;
-    json_t *person = NULL;
+    struct jd_node *person = NULL;
     enum xr_status rc;
 
     *out = NULL;
-    person = json_object();
-    if (!person) {
-        rc = vtj__oom(c->err);
-        goto out;
-    }
+    person = jd_object(c->doc);
+    if (!person)
+        return vtj__oom(c->err);
     vtj__scan_open(&henkilo_scan, c->plan->person, ans->henkilo, c);
     if ((rc = vtj__group_object_root(&henkilo_scan, person, c)) != XR_OK ||
         (rc = turvakielto(&henkilo_scan, person, &r->turvakielto, c)) !=
             XR_OK ||
-        (rc = dup_str(json_string_value(json_object_get(person, "hetu")),
-                      &r->hetu, c->err)) != XR_OK ||
+        (rc = dup_str(jd_str(jd_get(person, "hetu")), &r->hetu, c->err)) !=
+            XR_OK ||
         (rc = check_person(c, ans, r, person)) != XR_OK)
-        goto out;
+        return rc;
     if (policy->redact_protected_addresses &&
         r->turvakielto != VTJ_TURVAKIELTO_NONE) {
-        (void)json_object_del(person, "addresses");
-        (void)json_object_del(person, "dwelling_id");
-        (void)json_object_del(person, "municipality");
-        if (json_object_set_new_nocheck(person, "addresses_redacted",
-                                        json_true()) != 0) {
-            rc = vtj__oom(c->err);
-            goto out;
-        }
+        (void)jd_del(person, "addresses");
+        (void)jd_del(person, "dwelling_id");
+        (void)jd_del(person, "municipality");
+        if (jd_set(c->doc, person, "addresses_redacted", jd_bool(true)) != 0)
+            return vtj__oom(c->err);
         r->redacted = true;
     }
     *out = person;
-    person = NULL; /* ownership moved to the caller */
-    rc = XR_OK;
-out:
-    json_decref(person);
-    return rc;
+    return XR_OK;
 }
 
 enum xr_status vtj_decode(xmlNodePtr wrapper, const struct vtj_policy *policy,
@@ -508,7 +496,7 @@ enum xr_status vtj_decode(xmlNodePtr wrapper, const struct vtj_policy *policy,
     struct dctx c; /* dctx_init() below */
     const xmlNode *response = NULL;
     struct jobj top_o = {NULL, NULL};
-    json_t *top = NULL, *person = NULL;
+    struct jd_node *top = NULL, *person = NULL;
     enum xr_status rc;
 
     dctx_init(&c, err);
@@ -540,8 +528,12 @@ enum xr_status vtj_decode(xmlNodePtr wrapper, const struct vtj_policy *policy,
         goto out;
     }
     r = calloc(1, sizeof(*r));
-    top = json_object(); /* becomes the JSON form (vtj__assemble()) */
-    if (!r || !top || vtj__insert_header(top) != 0) {
+    c.doc = r ? jd_new() : NULL;
+    if (r)
+        r->doc = c.doc; /* the result owns the document */
+    /* top becomes the JSON form (vtj__assemble()) */
+    top = c.doc ? jd_object(c.doc) : NULL;
+    if (!r || !top || vtj__insert_header(&c, top) != 0) {
         rc = vtj__oom(err);
         goto out;
     }
@@ -555,25 +547,19 @@ enum xr_status vtj_decode(xmlNodePtr wrapper, const struct vtj_policy *policy,
     if (ans.henkilo && vtj__outcome_has_person(r->outcome) &&
         (rc = decode_person(&c, policy, &ans, r, &person)) != XR_OK)
         goto out;
-    rc = dup_str(json_string_value(json_object_get(top, "product")),
-                 &r->product, err);
+    rc = dup_str(jd_str(jd_get(top, "product")), &r->product, err);
     if (rc != XR_OK)
         goto out;
-    rc = vtj__assemble(r, top, person, c.warnings, err);
-    person = NULL; /* consumed by vtj__assemble() */
+    rc = vtj__assemble(r, &c, top, person);
     if (rc != XR_OK)
         goto out;
     r->json = top;
-    top = NULL;
     *out = r;
     r = NULL; /* ownership moved to the caller */
     rc = XR_OK;
 out:
     answer_cleanup(&ans);
-    json_decref(person);
-    json_decref(top);
-    json_decref(c.warnings);
-    vtj_result_free(r);
+    vtj_result_free(r); /* and the document, on failure */
     return rc;
 }
 
@@ -647,16 +633,20 @@ bool vtj_result_follow_up(const struct vtj_result *r,
     return true;
 }
 
-json_t *vtj_result_json(const struct vtj_result *r)
+void vtj_result_write_members(const struct vtj_result *r, struct jw *w)
 {
-    return r ? r->json : NULL;
+    if (!r || !r->json) {
+        jw_fail(w);
+        return;
+    }
+    jd_write_members(w, r->json);
 }
 
 json_t *vtj_result_to_json(const struct vtj_result *r)
 {
     if (!r || !r->json)
         return NULL;
-    return json_deep_copy(r->json);
+    return jd_to_json(r->json);
 }
 
 /* ---- HaeTuotteenSkeema ------------------------------------------------ */

@@ -24,9 +24,9 @@
 #include <stddef.h>
 #include <string.h>
 
-#include <jansson.h>
 #include <libxml/tree.h>
 
+#include "jdoc.h"
 #include "services/vtj.h"
 
 /* Children examined per element; more is XR_ELIMIT. */
@@ -41,12 +41,13 @@ struct vtj_result {
     bool retryable;  /* the same query may be retried later */
     bool redacted;   /* the policy removed addresses */
     enum vtj_turvakielto turvakielto;
-    char *return_code; /* owned */
-    char *return_text; /* owned, may be NULL */
-    char *new_hetu;    /* owned, may be NULL */
-    char *product;     /* owned, may be NULL */
-    char *hetu;        /* owned, may be NULL */
-    json_t *json;      /* owned: the complete JSON form */
+    char *return_code;    /* owned */
+    char *return_text;    /* owned, may be NULL */
+    char *new_hetu;       /* owned, may be NULL */
+    char *product;        /* owned, may be NULL */
+    char *hetu;           /* owned, may be NULL */
+    struct jd *doc;       /* owned: the arena of json */
+    struct jd_node *json; /* in doc: the complete JSON form */
 };
 
 /* ---- Return codes (vtj_codes.c) ----------------------------------- */
@@ -253,7 +254,8 @@ struct nscache {
 
 /* Decoding state. */
 struct dctx {
-    json_t *warnings; /* created on the first warning; owned by the caller */
+    struct jd *doc;           /* the document the JSON form is built in */
+    struct jd_node *warnings; /* in doc, created on the first warning */
     struct xr_error *err;
     const struct plan *plan; /* vtj__plan(); NULL for vtj_schema_decode() */
     struct nscache ns[2];    /* by enum nsset */
@@ -392,11 +394,11 @@ static inline bool span_is(const struct span *v, const char *lit)
 /*
  * The object of one group element, created with its first member (so a
  * group that yields nothing costs no allocation); a typed group's "type"
- * comes first. Keys are the static ASCII names of the tables, hence the
- * _nocheck setters.
+ * comes first. Keys are the static ASCII names of the tables, which the
+ * document borrows. Every node is in c->doc and dies with it.
  */
 struct jobj {
-    json_t *obj;
+    struct jd_node *obj;
     const char *type;
 };
 
@@ -405,30 +407,28 @@ enum xr_status vtj__warn(struct dctx *c, const char *what, const char *field);
 /* XR_ENOMEM "out_of_memory". */
 enum xr_status vtj__oom(struct xr_error *err);
 /* A JSON string of len bytes at s (NULL: not UTF-8, or out of memory). */
-json_t *vtj__text_json(const char *s, size_t len);
+struct jd_node *vtj__text_json(struct dctx *c, const char *s, size_t len);
 /* Every field of the scanned element's shape into o, in table order. */
 enum xr_status vtj__emit_fields(struct jobj *o, struct scan *s, struct dctx *c);
 /*
  * Append item to the array `key` of parent (created when absent); more
- * than VTJ_GROUP_MAX items: XR_ELIMIT. Ownership: takes item, also on
- * failure.
+ * than VTJ_GROUP_MAX items: XR_ELIMIT.
  */
 enum xr_status vtj__append_item(struct jobj *parent, const char *key,
-                                json_t *item, struct xr_error *err);
+                                struct jd_node *item, struct dctx *c);
 /* Emit fields and groups of a scanned element into an existing object. */
-enum xr_status vtj__group_object_root(struct scan *s, json_t *obj,
+enum xr_status vtj__group_object_root(struct scan *s, struct jd_node *obj,
                                       struct dctx *c);
 /*
  * The keys that come first in the JSON form but are known last, set to
  * null in j (-1: out of memory); vtj__assemble() fills them in.
  */
-int vtj__insert_header(json_t *j);
+int vtj__insert_header(struct dctx *c, struct jd_node *j);
 /*
  * Complete the JSON form j (made with vtj__insert_header()) in its fixed
- * key order. Ownership: takes person (may be NULL); warnings stays the
- * caller's.
+ * key order, with person (may be NULL) and c->warnings.
  */
-enum xr_status vtj__assemble(struct vtj_result *r, json_t *j, json_t *person,
-                             json_t *warnings, struct xr_error *err);
+enum xr_status vtj__assemble(struct vtj_result *r, struct dctx *c,
+                             struct jd_node *j, struct jd_node *person);
 
 #endif

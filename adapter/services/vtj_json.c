@@ -9,8 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "services/vtj_internal.h"
 
 /* ---- Value conversion ------------------------------------------------- */
@@ -99,8 +97,9 @@ enum xr_status vtj__warn(struct dctx *c, const char *what, const char *field)
     else
         (void)snprintf(buf, sizeof(buf), "%s", what);
     if (!c->warnings)
-        c->warnings = json_array(); /* most answers have none */
-    if (json_array_append_new(c->warnings, json_string(buf)) != 0)
+        c->warnings = jd_array(c->doc); /* most answers have none */
+    if (jd_append(c->doc, c->warnings, jd_string(c->doc, buf, strlen(buf))) !=
+        0)
         return xr_error_set(c->err, XR_ENOMEM, "out_of_memory", "",
                             "out of memory");
     return XR_OK;
@@ -112,35 +111,16 @@ enum xr_status vtj__oom(struct xr_error *err)
                         "out of memory decoding the VTJ answer");
 }
 
-static bool is_ascii(const char *s, size_t n)
+/* A JSON string of len bytes at s (NULL: not UTF-8, or out of memory). */
+struct jd_node *vtj__text_json(struct dctx *c, const char *s, size_t len)
 {
-    uint64_t any = 0, w;
-    size_t i = 0;
-
-    for (; i + 8u <= n; i += 8u) {
-        memcpy(&w, s + i, 8u);
-        any |= w;
-    }
-    for (; i < n; i++)
-        any |= (unsigned char)s[i];
-    return (any & 0x8080808080808080u) == 0;
-}
-
-/*
- * A JSON string of len bytes at s. json_stringn() validates UTF-8 (and
- * returns NULL for invalid input); ASCII is valid UTF-8, so the common
- * case skips that second pass with the same result.
- */
-json_t *vtj__text_json(const char *s, size_t len)
-{
-    return is_ascii(s, len) ? json_stringn_nocheck(s, len)
-                            : json_stringn(s, len);
+    return jd_string(c->doc, s, len);
 }
 
 /* Convert v per kind; *out = NULL with a warning when not convertible. */
 static enum xr_status convert(struct dctx *c, const char *json_name,
                               enum fkind kind, const struct span *v,
-                              json_t **out)
+                              struct jd_node **out)
 {
     char buf[32];
     size_t n;
@@ -148,35 +128,35 @@ static enum xr_status convert(struct dctx *c, const char *json_name,
     *out = NULL;
     switch (kind) {
     case FK_TEXT:
-        *out = vtj__text_json(v->p, v->len);
+        *out = vtj__text_json(c, v->p, v->len);
         break;
     case FK_DATE:
         n = iso_date(v->p, v->len, buf);
         if (n == 0)
             return vtj__warn(c, "invalid_date", json_name);
-        *out = json_stringn_nocheck(buf, n);
+        *out = jd_string(c->doc, buf, n);
         break;
     case FK_TIMESTAMP:
         n = iso_timestamp(v->p, v->len, buf);
         if (n == 0)
             return vtj__warn(c, "invalid_timestamp", json_name);
-        *out = json_stringn_nocheck(buf, n);
+        *out = jd_string(c->doc, buf, n);
         break;
     case FK_FLAG:
         if (span_is(v, "1"))
-            *out = json_true();
+            *out = jd_bool(true);
         else if (span_is(v, "0"))
-            *out = json_false();
+            *out = jd_bool(false);
         else
             return vtj__warn(c, "unexpected_value", json_name);
         break;
     case FK_VALIDITY:
-        *out = json_boolean(span_is(v, "1"));
+        *out = jd_bool(span_is(v, "1"));
         break;
     case FK_COUNT:
         if (v->len == 0 || v->len > 9 || !all_digits(v->p, v->len))
             return vtj__warn(c, "invalid_count", json_name);
-        *out = json_integer((json_int_t)num(v->p, v->len));
+        *out = jd_int(c->doc, (long long)num(v->p, v->len));
         break;
     case FK_LANG:
         if (v->len <= 8) {
@@ -186,21 +166,21 @@ static enum xr_status convert(struct dctx *c, const char *json_name,
                              : v->p[i];
             /* Withdrawn ISO 639 code for Hebrew still seen in VTJ. */
             if (v->len == 2 && buf[0] == 'i' && buf[1] == 'w')
-                *out = json_stringn_nocheck("he", 2);
+                *out = jd_lit(c->doc, "he");
             else
-                *out = vtj__text_json(buf, v->len);
+                *out = vtj__text_json(c, buf, v->len);
         } else {
-            *out = vtj__text_json(v->p, v->len);
+            *out = vtj__text_json(c, v->p, v->len);
         }
         break;
     case FK_COUNTRY:
         /* Old codes still seen in VTJ: Sudan 736 -> 729, Ethiopia 230. */
         if (span_is(v, "736"))
-            *out = json_stringn_nocheck("729", 3);
+            *out = jd_lit(c->doc, "729");
         else if (span_is(v, "230"))
-            *out = json_stringn_nocheck("231", 3);
+            *out = jd_lit(c->doc, "231");
         else
-            *out = vtj__text_json(v->p, v->len);
+            *out = vtj__text_json(c, v->p, v->len);
         break;
     }
     if (!*out)
@@ -210,21 +190,18 @@ static enum xr_status convert(struct dctx *c, const char *json_name,
 
 /* ---- Emitting JSON ---------------------------------------------------- */
 
-/* Set key to v (reference taken, also on failure). */
-static enum xr_status jobj_set(struct jobj *o, const char *key, json_t *v,
-                               struct xr_error *err)
+/* Set key to v in o's object, created (with its "type") on first use. */
+static enum xr_status jobj_set(struct jobj *o, const char *key,
+                               struct jd_node *v, struct dctx *c)
 {
     if (!o->obj) {
-        o->obj = json_object();
-        if (!o->obj || (o->type && json_object_set_new_nocheck(
-                                       o->obj, "type",
-                                       json_string_nocheck(o->type)) != 0)) {
-            json_decref(v);
-            return vtj__oom(err);
-        }
+        o->obj = jd_object(c->doc);
+        if (!o->obj || (o->type && jd_set(c->doc, o->obj, "type",
+                                          jd_lit(c->doc, o->type)) != 0))
+            return vtj__oom(c->err);
     }
-    if (json_object_set_new_nocheck(o->obj, key, v) != 0)
-        return vtj__oom(err);
+    if (jd_set(c->doc, o->obj, key, v) != 0)
+        return vtj__oom(c->err);
     return XR_OK;
 }
 
@@ -274,7 +251,7 @@ static enum xr_status emit_field(struct jobj *o, const struct pfield *pf,
                                  struct scan *s, struct dctx *c)
 {
     struct span v = {NULL, 0};
-    json_t *j = NULL;
+    struct jd_node *j = NULL;
     enum xr_status rc;
 
     for (unsigned i = 0; i < pf->npaths; i++) {
@@ -289,7 +266,7 @@ static enum xr_status emit_field(struct jobj *o, const struct pfield *pf,
     rc = convert(c, pf->f->json, pf->f->kind, &v, &j);
     if (rc != XR_OK || !j)
         return rc;
-    return jobj_set(o, pf->f->json, j, c->err);
+    return jobj_set(o, pf->f->json, j, c);
 }
 
 /* Every field of the scanned element's shape into o, in table order. */
@@ -304,30 +281,25 @@ enum xr_status vtj__emit_fields(struct jobj *o, struct scan *s, struct dctx *c)
 }
 
 static enum xr_status group_object(const struct pgroup *pg, const xmlNode *el,
-                                   json_t **out, struct dctx *c);
+                                   struct jd_node **out, struct dctx *c);
 
 enum xr_status vtj__append_item(struct jobj *parent, const char *key,
-                                json_t *item, struct xr_error *err)
+                                struct jd_node *item, struct dctx *c)
 {
-    json_t *arr = parent->obj ? json_object_get(parent->obj, key) : NULL;
+    struct jd_node *arr = parent->obj ? jd_get(parent->obj, key) : NULL;
+    enum xr_status rc;
 
     if (!arr) {
-        arr = json_array();
-        if (!arr) {
-            json_decref(item);
-            return vtj__oom(err);
-        }
-        if (jobj_set(parent, key, arr, err) != XR_OK) {
-            json_decref(item);
-            return vtj__oom(err);
-        }
+        arr = jd_array(c->doc);
+        if (!arr)
+            return vtj__oom(c->err);
+        if ((rc = jobj_set(parent, key, arr, c)) != XR_OK)
+            return rc;
     }
-    if (json_array_size(arr) >= VTJ_GROUP_MAX) {
-        json_decref(item);
-        return vtj__too_many(err, key);
-    }
-    if (json_array_append_new(arr, item) != 0)
-        return vtj__oom(err);
+    if (jd_size(arr) >= VTJ_GROUP_MAX)
+        return vtj__too_many(c->err, key);
+    if (jd_append(c->doc, arr, item) != 0)
+        return vtj__oom(c->err);
     return XR_OK;
 }
 
@@ -339,7 +311,7 @@ static enum xr_status emit_group(struct jobj *parent, const struct pgroup *pg,
     const struct pstep *st = &ps->shape->steps[pg->step];
     const xmlNode *el = NULL, *n;
     const struct hit *h;
-    json_t *obj = NULL;
+    struct jd_node *obj = NULL;
     unsigned seen, items = 0;
     enum xr_status rc;
 
@@ -351,8 +323,8 @@ static enum xr_status emit_group(struct jobj *parent, const struct pgroup *pg,
         if (rc != XR_OK || !obj)
             return rc;
         if (g->type)
-            return vtj__append_item(parent, g->json, obj, c->err);
-        return jobj_set(parent, g->json, obj, c->err);
+            return vtj__append_item(parent, g->json, obj, c);
+        return jobj_set(parent, g->json, obj, c);
     }
     /* The items are the elements from the first to the last one filed. */
     h = &ps->hit[pg->step];
@@ -368,7 +340,7 @@ static enum xr_status emit_group(struct jobj *parent, const struct pgroup *pg,
         if (rc != XR_OK)
             return rc;
         if (obj) { /* NULL: empty skeleton row or no identifying field */
-            rc = vtj__append_item(parent, g->json, obj, c->err);
+            rc = vtj__append_item(parent, g->json, obj, c);
             if (rc != XR_OK)
                 return rc;
         }
@@ -398,7 +370,7 @@ static enum xr_status emit_groups(struct jobj *o, struct scan *s,
  * to be dropped: no field at all, or the identifying field g->id empty.
  */
 static enum xr_status group_object(const struct pgroup *pg, const xmlNode *el,
-                                   json_t **out, struct dctx *c)
+                                   struct jd_node **out, struct dctx *c)
 {
     struct jobj o = {NULL, pg->g->type};
     struct scan s;
@@ -408,21 +380,15 @@ static enum xr_status group_object(const struct pgroup *pg, const xmlNode *el,
     vtj__scan_open(&s, pg->shape, el, c);
     if ((rc = vtj__emit_fields(&o, &s, c)) != XR_OK ||
         (rc = emit_groups(&o, &s, c)) != XR_OK)
-        goto out;
-    if (!o.obj || (pg->g->id && !json_object_get(o.obj, pg->g->id))) {
-        rc = XR_OK;
-        goto out; /* dropped */
-    }
-    *out = o.obj;
-    o.obj = NULL;
-    rc = XR_OK;
-out:
-    json_decref(o.obj);
-    return rc;
+        return rc;
+    /* A dropped object stays in the arena, unlinked, until the end. */
+    if (o.obj && (!pg->g->id || jd_get(o.obj, pg->g->id)))
+        *out = o.obj;
+    return XR_OK;
 }
 
 /* Emit fields and groups of a scanned element into an existing object. */
-enum xr_status vtj__group_object_root(struct scan *s, json_t *obj,
+enum xr_status vtj__group_object_root(struct scan *s, struct jd_node *obj,
                                       struct dctx *c)
 {
     struct jobj o = {obj, NULL};
@@ -437,63 +403,49 @@ enum xr_status vtj__group_object_root(struct scan *s, json_t *obj,
 /*
  * The keys that come first in the JSON form but are known last. vtj_decode()
  * inserts them with null values into the object that then receives the
- * message fields; vtj__assemble() sets them (jansson keeps the position of a
- * key whose value is replaced) and removes return_text when there is none.
+ * message fields; vtj__assemble() sets them (a replaced value keeps its
+ * member's place) and removes return_text when there is none.
  */
 static const char *const header_keys[] = {
     "outcome", "return_code", "return_code_source", "return_text", "retryable"};
 
-int vtj__insert_header(json_t *j)
+int vtj__insert_header(struct dctx *c, struct jd_node *j)
 {
     for (size_t i = 0; i < sizeof(header_keys) / sizeof(header_keys[0]); i++)
-        if (json_object_set_new_nocheck(j, header_keys[i], json_null()) != 0)
+        if (jd_set(c->doc, j, header_keys[i], jd_null()) != 0)
             return -1;
     return 0;
 }
 
-/*
- * Complete the JSON form j (made with vtj__insert_header()) in its fixed key
- * order. Takes person (may be NULL); warnings stays owned by the caller.
- */
-enum xr_status vtj__assemble(struct vtj_result *r, json_t *j, json_t *person,
-                             json_t *warnings, struct xr_error *err)
+static struct jd_node *text_or_null(struct dctx *c, const char *s)
 {
-    enum xr_status rc;
+    return s ? jd_string(c->doc, s, strlen(s)) : NULL;
+}
 
-    if (json_object_set_new_nocheck(
-            j, "outcome", json_string_nocheck(vtj_outcome_name(r->outcome))) ||
-        json_object_set_new_nocheck(j, "return_code",
-                                    json_string(r->return_code)) ||
-        json_object_set_new_nocheck(
-            j, "return_code_source",
-            json_string_nocheck(r->from_fault ? "fault_code" : "paluukoodi")) ||
-        (r->return_text ? json_object_set_new_nocheck(
-                              j, "return_text", json_string(r->return_text))
-                        : json_object_del(j, "return_text")) ||
-        json_object_set_new_nocheck(j, "retryable",
-                                    json_boolean(r->retryable))) {
-        rc = vtj__oom(err);
-        goto out;
-    }
+/*
+ * Complete the JSON form j (made with vtj__insert_header()) in its fixed
+ * key order, with person (may be NULL) and c->warnings.
+ */
+enum xr_status vtj__assemble(struct vtj_result *r, struct dctx *c,
+                             struct jd_node *j, struct jd_node *person)
+{
+    struct jd *d = c->doc;
+
+    if (jd_set(d, j, "outcome", jd_lit(d, vtj_outcome_name(r->outcome))) ||
+        jd_set(d, j, "return_code", text_or_null(c, r->return_code)) ||
+        jd_set(d, j, "return_code_source",
+               jd_lit(d, r->from_fault ? "fault_code" : "paluukoodi")) ||
+        (r->return_text
+             ? jd_set(d, j, "return_text", text_or_null(c, r->return_text))
+             : !jd_del(j, "return_text")) ||
+        jd_set(d, j, "retryable", jd_bool(r->retryable)))
+        return vtj__oom(c->err);
     if (r->new_hetu &&
-        json_object_set_new_nocheck(j, "new_hetu", json_string(r->new_hetu))) {
-        rc = vtj__oom(err);
-        goto out;
-    }
-    if (person) {
-        rc = json_object_set_new_nocheck(j, "person", person) ? vtj__oom(err)
-                                                              : XR_OK;
-        person = NULL; /* consumed */
-        if (rc != XR_OK)
-            goto out;
-    }
-    if (json_array_size(warnings) > 0 &&
-        json_object_set_nocheck(j, "warnings", warnings) != 0) {
-        rc = vtj__oom(err);
-        goto out;
-    }
-    rc = XR_OK;
-out:
-    json_decref(person);
-    return rc;
+        jd_set(d, j, "new_hetu", text_or_null(c, r->new_hetu)) != 0)
+        return vtj__oom(c->err);
+    if (person && jd_set(d, j, "person", person) != 0)
+        return vtj__oom(c->err);
+    if (jd_size(c->warnings) > 0 && jd_set(d, j, "warnings", c->warnings) != 0)
+        return vtj__oom(c->err);
+    return XR_OK;
 }

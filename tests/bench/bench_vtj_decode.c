@@ -142,7 +142,9 @@ int main(int argc, char **argv)
         o = vtj_result_outcome(r);
         sum = fnv1a(sum, &o, sizeof(o));
         if (i == 0) {
-            char *s = json_dumps(vtj_result_json(r), JSON_COMPACT);
+            json_t *j = vtj_result_to_json(r);
+            char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+            json_decref(j);
             if (!s) {
                 vtj_result_free(r);
                 fprintf(stderr, "bench: out of memory\n");
