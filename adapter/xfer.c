@@ -655,6 +655,12 @@ enum xr_status adp_xfer_start(struct adp_curlev *cev,
      * a request on a connection the server is closing may fail or be
      * retried by libcurl. */
     SETOPT(CURLOPT_MAXAGE_CONN, ADP_XFER_MAX_IDLE_S);
+    /* Over TLS libcurl copies the request into an upload buffer allocated
+     * with every handle, 64 KiB by default. Its smallest size holds a
+     * person query many times over (a larger request goes out in several
+     * writes), and a block under 64 KiB does not make glibc consolidate
+     * its free lists when it is freed. */
+    SETOPT(CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
 
     if (https) {
         rc = setopt_tls(x, opts, err);

@@ -168,6 +168,48 @@ static void test_body_all_fields_in_order(void **state)
     xmlFreeDoc(doc);
 }
 
+/*
+ * The body buffer starts at 2 KiB and grows: the longest certificate and
+ * a billing text that escaping makes five times longer come out whole.
+ */
+static void test_body_grows(void **state)
+{
+    struct vtj_query q = base_query();
+    char *cert = malloc(VTJ_CERT_MAX + 1u);
+    char *billing = malloc(VTJ_FIELD_MAX + 1u);
+    xmlDocPtr doc;
+    xmlNodePtr req;
+    char *xml = NULL;
+    char *v;
+
+    (void)state;
+    assert_non_null(cert);
+    assert_non_null(billing);
+    for (size_t i = 0; i < VTJ_CERT_MAX; i++)
+        cert[i] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef"[i % 32u];
+    cert[VTJ_CERT_MAX] = '\0';
+    memset(billing, '&', VTJ_FIELD_MAX);
+    billing[VTJ_FIELD_MAX] = '\0';
+    q.x509_certificate = cert;
+    q.billing = billing;
+    doc = build_doc(&q, &xml);
+    assert_true(strlen(xml) > (size_t)VTJ_CERT_MAX + 5u * VTJ_FIELD_MAX);
+    req = request_el(doc);
+    v = child_text(req, "X509Certificate");
+    assert_string_equal(v, cert);
+    xmlFree(v);
+    v = child_text(req, "Laskutustiedot");
+    assert_string_equal(v, billing);
+    xmlFree(v);
+    v = child_text(req, "Henkilotunnus");
+    assert_string_equal(v, q.hetu);
+    xmlFree(v);
+    vtj_body_free(xml, 0);
+    xmlFreeDoc(doc);
+    free(cert);
+    free(billing);
+}
+
 static void test_body_escaping(void **state)
 {
     struct vtj_query q = base_query();
@@ -654,6 +696,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_body_minimal),
         cmocka_unit_test(test_body_all_fields_in_order),
+        cmocka_unit_test(test_body_grows),
         cmocka_unit_test(test_body_escaping),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_schema_body),
