@@ -292,6 +292,25 @@ static void xml_body(struct evbuffer *out, const char *root, json_t *o)
     evbuffer_add_printf(out, "</%s>\n", root);
 }
 
+/*
+ * Hand the JSON text to the output buffer without a copy. Text that could
+ * not be written (out of memory) turns the answer into a 503 with a fixed
+ * body instead of an empty one with the intended status.
+ */
+static void put_text(struct adp_req *r, struct evbuffer *out, char *text,
+                     size_t len)
+{
+    static const char oom[] = "{\"code\":\"out_of_memory\",\"message\":"
+                              "\"out of memory writing the answer\"}\n";
+
+    if (text && evbuffer_add_reference(out, text, len, free_text, NULL) == 0)
+        return;
+    free(text);
+    r->status = 503; /* as every internal failure (docs/openapi.yaml) */
+    evbuffer_drain(out, evbuffer_get_length(out));
+    evbuffer_add(out, oom, sizeof(oom) - 1);
+}
+
 /* The body: raw bytes, the JSON object as XML, or JSON. */
 static const char *put_body(struct adp_req *r, struct evbuffer *out)
 {
@@ -299,8 +318,7 @@ static const char *put_body(struct adp_req *r, struct evbuffer *out)
     size_t text_len = 0;
 
     if (r->raw) {
-        if (out)
-            evbuffer_add_buffer(out, r->raw);
+        evbuffer_add_buffer(out, r->raw);
         return r->raw_type ? r->raw_type : "application/octet-stream";
     }
     if (r->text.n > 0) {
@@ -309,24 +327,18 @@ static const char *put_body(struct adp_req *r, struct evbuffer *out)
         jw_putc(&r->text, '}');
         text = jw_finish_line(&r->text, &text_len);
         memset(&r->text, 0, sizeof(r->text)); /* handed over below */
-        if (text && (!out || evbuffer_add_reference(out, text, text_len,
-                                                    free_text, NULL) != 0))
-            free(text);
+        put_text(r, out, text, text_len);
         return "application/json";
     }
     if (!r->body)
         return "application/json";
     json_object_set_new(r->body, "request_id", json_string(r->id));
     if (r->xml) {
-        if (out)
-            xml_body(out, r->status >= 400 ? "error" : "answer", r->body);
+        xml_body(out, r->status >= 400 ? "error" : "answer", r->body);
         return "application/xml; charset=UTF-8";
     }
     text = adp_json_dump_line(r->body, &text_len);
-    /* The text is handed to the output buffer without a copy. */
-    if (text && (!out || evbuffer_add_reference(out, text, text_len, free_text,
-                                                NULL) != 0))
-        free(text);
+    put_text(r, out, text, text_len);
     return "application/json";
 }
 
