@@ -15,9 +15,10 @@
 # --floor adds bench_floor (the required parts alone, in a hot loop).
 #
 # BENCH_ROUNDS=N (default 3): the CPU figures are the medians of N loads
-# of vayla and N of nginx, taken alternately with both running, so that
-# the machine's drift over the run falls on both alike; the table shows
-# every round's figure.
+# of vayla and N of nginx, taken alternately with both running, and the
+# ratio is the median of each round's own ratio (a vayla load against the
+# nginx load right after it), so that the machine's drift over the run
+# falls on both sides of every ratio; the table shows every round.
 #
 # VAYLA_PRELOAD=/path/lib.so runs the daemon with that library preloaded
 # (an allocator to compare, say). Everything stays on 127.0.0.1 and stops
@@ -259,17 +260,22 @@ for shape in tls plain; do
     start_serve
     start_nginx
     # Alternate rounds, both daemons up (the idle one costs nothing).
-    v_cpus="" v_auds="" n_cpus="" v_rps=0 v_bad=0 n_rps=0 n_bad=0
+    # The ratio is the median of each round's own ratio (vayla's load and
+    # nginx's next to it): the machine's speed drifts by a third between
+    # rounds, and pairing keeps that drift out of the ratio.
+    v_cpus="" v_auds="" n_cpus="" r_cpus="" v_rps=0 v_bad=0 n_rps=0 n_bad=0
     for _ in $(seq 1 "$rounds"); do
         load "vayla-$shape" "$SV_PID" "$API_URL/v1/vtj/person" -s "$here/person.lua"
-        v_cpus="$v_cpus $CPU_US" v_auds="$v_auds $AUDIT_US"
+        v_cpus="$v_cpus $CPU_US" v_auds="$v_auds $AUDIT_US" v_one=$CPU_US
         v_rps=$((v_rps + ${RPS:-0})) v_bad=$((v_bad + ${BAD:-0}))
         load "nginx-$shape" "$NGX_PID" "$NGX_URL" -s "$here/soap.lua"
-        n_cpus="$n_cpus $CPU_US"
+        n_cpus="$n_cpus $CPU_US" r_cpus="$r_cpus $(ratio "$v_one" "$CPU_US")"
         n_rps=$((n_rps + ${RPS:-0})) n_bad=$((n_bad + ${BAD:-0}))
     done
     # shellcheck disable=SC2086 # word splitting wanted: the figures
     v_cpu=$(median $v_cpus) v_aud=$(median $v_auds) n_cpu=$(median $n_cpus)
+    # shellcheck disable=SC2086
+    r_cpu=$(median $r_cpus)
     v_rps=$((v_rps / rounds)) n_rps=$((n_rps / rounds))
     one "vayla-$shape" "$API_URL/v1/vtj/person" -s "$here/person.lua"
     v_med=$MEDIAN_US
@@ -297,7 +303,7 @@ for shape in tls plain; do
     row "CPU per query, $label (vayla: VTJ query; nginx: the SOAP exchange relayed; median of $rounds alternating rounds)" \
         "$v_cpu µs (rounds:${v_cpus}; $v_rps/s, $v_bad failed)" \
         "nginx $n_cpu µs (rounds:${n_cpus}; $n_rps/s, $n_bad failed)" \
-        "$(ratio "$v_cpu" "$n_cpu")×" "$target_cpu"
+        "$r_cpu× (paired rounds:${r_cpus})" "$target_cpu"
     row "… of which vayla's durable audit writer (thread vayla-audit), $label" \
         "$v_aud µs" "nginx: access log, no fsync" \
         "rest $(ratio "$((v_cpu - v_aud))" "$n_cpu")×" "—"
