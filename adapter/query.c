@@ -398,6 +398,7 @@ static void judge(struct adp_query *q, const struct adp_xfer_result *res)
     memset(&co, 0, sizeof(co));
     co.limits.max_bytes = q->p.ss->max_response_bytes;
     co.allow_missing_request_hash = q->p.ss->allow_missing_request_hash;
+    co.dict = q->p.net->names;
     xr_error_clear(&err);
     q->v.http_status = res->http_status;
     q->v.upstream_us =

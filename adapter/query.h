@@ -37,6 +37,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <libxml/tree.h>
+
 #include <xroad/envelope.h>
 #include <xroad/error.h>
 #include <xroad/fault.h>
@@ -143,6 +145,10 @@ struct adp_query_net {
     /* Forget q: leave the wait queue, give back its slot, cancel and free
      * a running exchange. Safe to call in any state. */
     void (*release)(void *ctx, struct adp_query *q);
+    /* The libxml2 dictionary the answers this transport delivers are
+     * parsed with (xr_check_opts.dict): one per thread, kept across
+     * answers. NULL = a new one per answer. Owned by the transport. */
+    xmlDictPtr names;
 };
 
 /* Storage inside each query for the transport's own bookkeeping. */

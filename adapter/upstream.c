@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libxml/tree.h>
+
 #include "log.h"
 #include "util.h"
 #include "metrics.h"
@@ -28,9 +30,26 @@ struct adp_upstream {
     unsigned waiting;       /* queries in the queue */
     struct adp_query *head; /* the wait queue (adp_query_net_slot.next) */
     struct adp_query *tail;
-    bool pumping; /* pump() is running: no re-entry */
-    struct adp_query_net net;
+    bool pumping;             /* pump() is running: no re-entry */
+    struct adp_query_net net; /* net.names: owned (see names_bound()) */
 };
+
+/*
+ * The answers' names dictionary is kept across answers, so libxml2 does
+ * not make and free one per answer. An answer may bring names of its
+ * own (a hostile one up to the node cap): past NAMES_MAX the dictionary
+ * is let go (answers still holding it keep it alive) and a new one made.
+ * A VTJ answer and its SOAP header use about 200 names.
+ */
+#define NAMES_MAX 4096u
+
+static void names_bound(struct adp_upstream *up)
+{
+    if (up->net.names && xmlDictSize(up->net.names) <= (int)NAMES_MAX)
+        return;
+    xmlDictFree(up->net.names);
+    up->net.names = xmlDictCreate(); /* NULL: a dictionary per answer */
+}
 
 /* ---- pools ---------------------------------------------------------------
  */
@@ -231,10 +250,12 @@ static void on_query_exchange(struct adp_xfer *x,
                               const struct adp_xfer_result *res, void *ctx)
 {
     struct adp_query *q = ctx;
+    struct adp_upstream *up = adp_query_net_slot(q)->owner;
 
     (void)x; /* freed by net_release() */
-    record(adp_query_net_slot(q)->owner, res);
-    adp_query_on_exchange(q, res);
+    record(up, res);
+    adp_query_on_exchange(q, res); /* may free q */
+    names_bound(up);
 }
 
 static enum xr_status net_exchange(void *ctx, struct adp_query *q,
@@ -282,6 +303,7 @@ enum xr_status adp_upstream_new(struct event_base *base, unsigned slots,
     up->net.acquire = net_acquire;
     up->net.exchange = net_exchange;
     up->net.release = net_release;
+    up->net.names = xmlDictCreate(); /* NULL: a dictionary per answer */
     *out = up;
     return XR_OK;
 }
@@ -293,6 +315,7 @@ void adp_upstream_free(struct adp_upstream *up)
     pool_free(&up->cur);
     for (size_t i = 0; i < RETIRED_MAX; i++)
         pool_free(&up->retired[i]);
+    xmlDictFree(up->net.names); /* answers still alive keep their own ref */
     free(up);
 }
 

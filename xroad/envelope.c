@@ -418,7 +418,7 @@ static enum xr_status req_read(const char *content_type, const uint8_t *buf,
     bool has_header = false, is_fault = false;
     enum xr_status rc;
 
-    rc = xr__soap_open(content_type, buf, len, lim, 0, soap, err);
+    rc = xr__soap_open(content_type, buf, len, lim, 0, NULL, soap, err);
     if (rc != XR_OK)
         return rc;
     rc = xr__msg_read(soap->doc, true, hdr, &has_header, body, &is_fault,

@@ -87,6 +87,15 @@ XR_HIDDEN enum xr_status xr__xml_parse(const uint8_t *buf, size_t len,
                                        const struct xr_limits *lim,
                                        unsigned flags, xmlDocPtr *out,
                                        struct xr_error *err);
+/*
+ * xr__xml_parse() with the names interned in dict (borrowed; the document
+ * keeps a reference) instead of a new dictionary; NULL = a new one.
+ */
+XR_HIDDEN enum xr_status xr__xml_parse_in(const uint8_t *buf, size_t len,
+                                          const char *encoding,
+                                          const struct xr_limits *lim,
+                                          unsigned flags, xmlDictPtr dict,
+                                          xmlDocPtr *out, struct xr_error *err);
 
 /* Free a document of xr__xml_parse(), of either kind (an arena tree is
  * known by its doc->_private, which libxroad sets on no other document).
@@ -205,10 +214,12 @@ struct xr__soap {
     struct xr__mime_part *parts; /* owned; parts[0] is the SOAP part */
     size_t nparts;
 };
+/* dict: as for xr__xml_parse_in(). */
 XR_HIDDEN enum xr_status xr__soap_open(const char *content_type,
                                        const uint8_t *buf, size_t len,
                                        const struct xr_limits *lim,
-                                       unsigned xml_flags, struct xr__soap *out,
+                                       unsigned xml_flags, xmlDictPtr dict,
+                                       struct xr__soap *out,
                                        struct xr_error *err);
 XR_HIDDEN void xr__soap_close(struct xr__soap *s);
 

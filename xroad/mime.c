@@ -341,8 +341,8 @@ static bool media_is_soap_part(const char *media)
 
 enum xr_status xr__soap_open(const char *content_type, const uint8_t *buf,
                              size_t len, const struct xr_limits *limits,
-                             unsigned xml_flags, struct xr__soap *out,
-                             struct xr_error *err)
+                             unsigned xml_flags, xmlDictPtr dict,
+                             struct xr__soap *out, struct xr_error *err)
 {
     struct xr_limits lim = *limits;
     struct xr__ctype ct, pct;
@@ -403,8 +403,8 @@ enum xr_status xr__soap_open(const char *content_type, const uint8_t *buf,
                           "empty SOAP message");
         goto fail;
     }
-    rc = xr__xml_parse(out->soap, out->soap_len, encoding, &lim,
-                       XR__XML_READONLY | xml_flags, &out->doc, err);
+    rc = xr__xml_parse_in(out->soap, out->soap_len, encoding, &lim,
+                          XR__XML_READONLY | xml_flags, dict, &out->doc, err);
     if (rc != XR_OK)
         goto fail;
     return XR_OK;

@@ -101,7 +101,7 @@ static enum xr_status parse(const char *content_type, const uint8_t *buf,
     xr_error_clear(&resp->body_err);
     /* An answer is only read: its tree is built in one arena. */
     rc = xr__soap_open(content_type, resp->buf, len, &lim, XR__XML_ARENA,
-                       &resp->soap, err);
+                       opts ? opts->dict : NULL, &resp->soap, err);
     if (rc != XR_OK)
         goto out;
     xr__strlcpy(resp->soap_type,

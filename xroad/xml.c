@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include <libxml/parser.h>
+#include <libxml/parserInternals.h>
 #include <libxml/SAX2.h>
 #include <libxml/xmlerror.h>
 #include <openssl/crypto.h>
@@ -301,6 +302,15 @@ enum xr_status xr__xml_parse(const uint8_t *buf, size_t len,
                              const struct xr_limits *limits, unsigned flags,
                              xmlDocPtr *out, struct xr_error *err)
 {
+    return xr__xml_parse_in(buf, len, encoding, limits, flags, NULL, out, err);
+}
+
+enum xr_status xr__xml_parse_in(const uint8_t *buf, size_t len,
+                                const char *encoding,
+                                const struct xr_limits *limits, unsigned flags,
+                                xmlDictPtr dict, xmlDocPtr *out,
+                                struct xr_error *err)
+{
     struct xr_limits lim = *limits;
     struct parse_state st;
     xmlParserCtxtPtr ctxt = NULL;
@@ -346,6 +356,15 @@ enum xr_status xr__xml_parse(const uint8_t *buf, size_t len,
         rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
                           "cannot create XML parser");
         goto out;
+    }
+    if (dict) {
+        /* The caller's dictionary instead of the one the context made,
+         * with the limit libxml2 gives its own (xmlInitParserCtxt);
+         * xmlCtxtReadMemory() looks its names up again in it. */
+        xmlDictFree(ctxt->dict);
+        ctxt->dict = dict;
+        xmlDictReference(dict);
+        xmlDictSetLimit(dict, XML_MAX_DICTIONARY_LIMIT);
     }
     ctxt->_private = &st;
     st.start_element = ctxt->sax->startElementNs;

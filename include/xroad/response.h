@@ -33,6 +33,15 @@ enum xr_verdict { XR_VERDICT_OK, XR_VERDICT_FAULT };
 struct xr_check_opts {
     struct xr_limits limits;         /* zeros = defaults */
     bool allow_missing_request_hash; /* e.g. a plain-HTTP test SS */
+    /*
+     * A libxml2 dictionary to intern the answer's names in, instead of one
+     * created and freed per answer (a few per cent of a query). NULL = a
+     * new one per answer. Borrowed: each parsed answer takes a reference
+     * until xr_response_free(). Not thread-safe: one thread at a time.
+     * An answer may bring new names, so the caller bounds its growth
+     * (xmlDictSize(), then a new dictionary).
+     */
+    xmlDictPtr dict;
 };
 
 struct xr_response;

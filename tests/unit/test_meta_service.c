@@ -116,7 +116,8 @@ static void world_start(struct world *w, const struct adp_service_ops *svc,
     struct adp_query_params p;
     struct xr_error err;
 
-    w->net = (struct adp_query_net){w, net_acquire, net_exchange, net_release};
+    w->net =
+        (struct adp_query_net){w, net_acquire, net_exchange, net_release, NULL};
     w->audit =
         (struct adp_query_audit){w, audit_intent, audit_outcome, audit_close};
     w->ss.max_response_bytes = 1u << 22;

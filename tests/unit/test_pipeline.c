@@ -297,8 +297,8 @@ static void world_init(struct world *w, bool with_audit)
     snprintf(w->call.subject, sizeof(w->call.subject), "first");
     w->audit.intent_ok = w->audit.outcome_ok = true;
     w->net.audit = with_audit ? &w->audit : NULL;
-    w->net_if =
-        (struct adp_query_net){&w->net, net_acquire, net_exchange, net_release};
+    w->net_if = (struct adp_query_net){&w->net, net_acquire, net_exchange,
+                                       net_release, NULL};
     w->audit_if = (struct adp_query_audit){&w->audit, audit_intent,
                                            audit_outcome, audit_close};
     w->ss.max_response_bytes = 1u << 20;

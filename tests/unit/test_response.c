@@ -690,6 +690,53 @@ static void test_limits(void **state)
     }
 }
 
+/*
+ * A caller's dictionary (xr_check_opts.dict): the answer's names are
+ * interned in it, answers parsed with it read as without it, each keeps
+ * its own reference (the caller may let the dictionary go first), and a
+ * failed parse leaves the count as it was.
+ */
+static void test_caller_dictionary(void **state)
+{
+    struct fixture *f = *state;
+    struct xr_check_opts opts = {0};
+    struct xr_response *a, *b, *plain;
+    struct xr_response *resp = NULL;
+    struct xr_error err;
+    xmlNodePtr body;
+    int size;
+
+    opts.dict = xmlDictCreate();
+    assert_non_null(opts.dict);
+    a = expect_ok_at(f, &opts, __LINE__);
+    size = xmlDictSize(opts.dict);
+    assert_true(size > 0);
+    b = expect_ok_at(f, &opts, __LINE__);
+    /* The second answer brings no new names. */
+    assert_int_equal(xmlDictSize(opts.dict), size);
+    body = xr_response_body(b);
+    assert_true(xmlDictOwns(opts.dict, body->name) == 1);
+    plain = expect_ok_at(f, NULL, __LINE__);
+    assert_false(xmlDictOwns(opts.dict, xr_response_body(plain)->name) == 1);
+    assert_string_equal((const char *)body->name,
+                        (const char *)xr_response_body(plain)->name);
+    assert_string_equal(xr_response_header(b)->id,
+                        xr_response_header(plain)->id);
+    XRT_ASSERT_REASON(xr_response_check(f->req, NULL, (const uint8_t *)"<a>", 3,
+                                        &opts, &resp, &err),
+                      err, "malformed_xml");
+    assert_null(resp);
+    /* Let the dictionary go before the answers: they keep it alive. */
+    xmlDictFree(opts.dict);
+    assert_string_equal((const char *)xr_response_body(a)->name,
+                        XRT_SERVICE_CODE "Response");
+    xr_response_free(a);
+    assert_string_equal((const char *)xr_response_body(b)->name,
+                        XRT_SERVICE_CODE "Response");
+    xr_response_free(b);
+    xr_response_free(plain);
+}
+
 static void test_messages_stay_utf8(void **state)
 {
     struct fixture *f = *state;
@@ -792,6 +839,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_content_types, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_without_request, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_caller_dictionary, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_messages_stay_utf8, setup,
