@@ -8,10 +8,21 @@
  * drain curl_multi_info_read() for finished transfers. Neither libcurl
  * callback calls any curl_multi_* function (CURLM_RECURSIVE_API_CALL); the
  * timer callback only arms a libevent timer, even for a zero timeout.
+ *
+ * A kept-alive connection's socket stays registered while it is idle:
+ * libcurl says CURL_POLL_REMOVE when an exchange ends and asks for the
+ * same socket again with the next one, which would cost an epoll_ctl()
+ * each way, a struct sock and an event per exchange. Its entry is kept
+ * (idle) until libcurl closes the socket, which it reports through
+ * CURLOPT_CLOSESOCKETFUNCTION, set on every handle; an idle socket that
+ * becomes readable (the server closed it) is dropped from the loop at
+ * once, so it cannot spin. libcurl checks an idle connection before it
+ * reuses it.
  */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -31,8 +42,9 @@ struct adp_curlev {
 struct sock {
     struct adp_curlev *cev;
     curl_socket_t fd;
-    struct event *ev;         /* owned */
+    struct event *ev;         /* owned; its argument is this sock */
     int what;                 /* CURL_POLL_* currently registered */
+    bool idle;                /* libcurl said REMOVE; still registered */
     struct sock *prev, *next; /* in cev->socks */
 };
 
@@ -77,11 +89,20 @@ static void socket_action(struct adp_curlev *cev, curl_socket_t fd, int mask)
     check_done(cev);
 }
 
+static void sock_free(struct sock *s);
+
 static void on_socket_event(evutil_socket_t fd, short kind, void *arg)
 {
-    struct adp_curlev *cev = arg;
+    struct sock *s = arg;
+    struct adp_curlev *cev = s->cev;
     int mask = 0;
 
+    if (s->idle) {
+        /* Nobody waits on it: stop watching (libcurl will find the
+         * connection dead when it next looks, or close it). */
+        sock_free(s);
+        return;
+    }
     if (kind & EV_READ)
         mask |= CURL_CSELECT_IN;
     if (kind & EV_WRITE)
@@ -135,9 +156,21 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
 
     (void)easy;
     if (what == CURL_POLL_REMOVE) {
-        /* libcurl forgets socketp together with the socket */
-        sock_free(s);
+        /* libcurl forgets socketp; the entry stays, idle, until the
+         * socket is closed (close_cb) or stirs (on_socket_event). */
+        if (s)
+            s->idle = true;
         return 0;
+    }
+    if (!s) {
+        /* A kept-alive connection coming back: its idle entry. */
+        for (s = cev->socks; s && !(s->idle && s->fd == fd); s = s->next)
+            ;
+        if (s) {
+            if (curl_multi_assign(cev->multi, fd, s) != CURLM_OK)
+                return -1;
+            s->idle = false;
+        }
     }
     if (!s) {
         s = calloc(1, sizeof(*s));
@@ -163,15 +196,27 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
         kind |= EV_WRITE;
     if (s->ev) {
         (void)event_del(s->ev);
-        if (event_assign(s->ev, cev->base, fd, kind, on_socket_event, cev) != 0)
+        if (event_assign(s->ev, cev->base, fd, kind, on_socket_event, s) != 0)
             return -1;
     } else {
-        s->ev = event_new(cev->base, fd, kind, on_socket_event, cev);
+        s->ev = event_new(cev->base, fd, kind, on_socket_event, s);
         if (!s->ev)
             return -1;
     }
     s->what = what;
     return event_add(s->ev, NULL) == 0 ? 0 : -1;
+}
+
+/* CURLOPT_CLOSESOCKETFUNCTION: libcurl closes one of its sockets. */
+static int close_cb(void *clientp, curl_socket_t fd)
+{
+    struct adp_curlev *cev = clientp;
+    struct sock *s;
+
+    for (s = cev->socks; s && s->fd != fd; s = s->next)
+        ;
+    sock_free(s); /* before close(): the fd number may be reused at once */
+    return close(fd);
 }
 
 enum xr_status adp_curlev_global_init(struct xr_error *err)
@@ -295,7 +340,10 @@ enum xr_status adp_curlev_add(struct adp_curlev *cev,
     h->done = done;
     h->ctx = ctx;
     if (curl_easy_setopt(h->easy, CURLOPT_PRIVATE, h) != CURLE_OK ||
-        curl_easy_setopt(h->easy, CURLOPT_SHARE, cev->share) != CURLE_OK)
+        curl_easy_setopt(h->easy, CURLOPT_SHARE, cev->share) != CURLE_OK ||
+        curl_easy_setopt(h->easy, CURLOPT_CLOSESOCKETFUNCTION, close_cb) !=
+            CURLE_OK ||
+        curl_easy_setopt(h->easy, CURLOPT_CLOSESOCKETDATA, cev) != CURLE_OK)
         return xr_error_set(err, XR_EINTERNAL, "curl_error", "",
                             "curl_easy_setopt failed");
     mc = curl_multi_add_handle(cev->multi, h->easy);

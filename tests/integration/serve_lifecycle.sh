@@ -50,6 +50,22 @@ done
 cp "$IT_DIR/good.conf" "$ENV/vayla.conf"
 TOKEN="Authorization: Bearer $NEW_TOKEN"
 
+# --- the security server closes kept-alive connections while idle --------
+# (as its idle timeout does): each next query goes out on a new
+# connection, and nothing spins on the closed socket in between.
+it_fault close_idle:200
+for n in 1 2 3; do
+    sv_post "$(sv_person $HETU)" -H "$TOKEN"
+    sv_expect "close_idle: query $n" 200 '"outcome":"found"'
+    sleep 0.6
+done
+t0=$(awk '{ print $14 + $15 }' "/proc/$SV_PID/stat")
+sleep 1
+t1=$(awk '{ print $14 + $15 }' "/proc/$SV_PID/stat")
+[ $((t1 - t0)) -le 10 ] &&
+    it_log "ok: idle after the security server closed its connections" ||
+    it_fail "the daemon used $((t1 - t0)) ticks in 1 s of idle (spinning?)"
+
 # --- SIGTERM drains in-flight queries -----------------------------------
 it_fault latency:2000
 pids=""

@@ -179,14 +179,15 @@ enum sim_fault_kind {
     SIM_FAULT_VERSION_WS,       /* protocolVersion "4.0" + whitespace */
     SIM_FAULT_DVV_HEADER,       /* both of the above, as DVV answers */
     SIM_FAULT_HTTP_STATUS,      /* http_status:CODE with a valid answer */
-    SIM_FAULT_HTTP500_GARBAGE   /* HTTP 500 with a non-XML body */
+    SIM_FAULT_HTTP500_GARBAGE,  /* HTTP 500 with a non-XML body */
+    SIM_FAULT_CLOSE_IDLE        /* close_idle:MS after a normal answer */
 };
 
 #define SIM_DRIP_BPS_DEFAULT 64u /* "a few bytes per second" */
 
 struct sim_fault {
     enum sim_fault_kind kind;
-    unsigned latency_ms;  /* SIM_FAULT_LATENCY */
+    unsigned latency_ms;  /* SIM_FAULT_LATENCY, SIM_FAULT_CLOSE_IDLE */
     unsigned drip_bps;    /* SIM_FAULT_SLOW_DRIP: body bytes per second */
     unsigned http_status; /* SIM_FAULT_HTTP_STATUS */
     char arg[128];        /* FIELD or CODE */
@@ -275,10 +276,12 @@ const char *sim_http_header(const struct sim_http_req *req, const char *name);
 
 /* How a reply is put on the wire. Zeros = a normal reply. */
 struct sim_http_wire {
-    unsigned delay_ms;     /* wait before sending anything */
-    bool truncate;         /* announce more bytes than sent, then close */
-    unsigned drip_bytes;   /* >0: send this many body bytes per tick */
-    unsigned drip_tick_ms; /* tick for drip_bytes */
+    unsigned delay_ms;      /* wait before sending anything */
+    bool truncate;          /* announce more bytes than sent, then close */
+    unsigned drip_bytes;    /* >0: send this many body bytes per tick */
+    unsigned drip_tick_ms;  /* tick for drip_bytes */
+    unsigned close_idle_ms; /* >0: close the kept-alive connection this
+                               long after the reply if no request came */
 };
 
 /*

@@ -31,6 +31,7 @@ static const struct fault_name names[] = {
     {"dvv_header", SIM_FAULT_DVV_HEADER, false},
     {"http_status", SIM_FAULT_HTTP_STATUS, true},
     {"http500_garbage", SIM_FAULT_HTTP500_GARBAGE, false},
+    {"close_idle", SIM_FAULT_CLOSE_IDLE, true},
 };
 
 static const char *const header_fields[] = {"client", "service", "id", "userId",
@@ -77,6 +78,14 @@ int sim_fault_parse(const char *text, struct sim_fault *out, char *errbuf,
         }
         out->kind = names[i].kind;
         switch (names[i].kind) {
+        case SIM_FAULT_CLOSE_IDLE:
+            if (sim_parse_long(arg, 1, 600000, &ms) != 0) {
+                snprintf(errbuf, errsize,
+                         "close_idle:MS needs 1..600000 milliseconds");
+                return -1;
+            }
+            out->latency_ms = (unsigned)ms;
+            return 0;
         case SIM_FAULT_LATENCY:
             if (sim_parse_long(arg, 0, 600000, &ms) != 0) {
                 snprintf(errbuf, errsize,
@@ -157,6 +166,7 @@ void sim_fault_format(const struct sim_fault *f, char *buf, size_t size)
             name = names[i].name;
     switch (f->kind) {
     case SIM_FAULT_LATENCY:
+    case SIM_FAULT_CLOSE_IDLE:
         snprintf(buf, size, "%s:%u", name, f->latency_ms);
         break;
     case SIM_FAULT_ALTER_HEADER:

@@ -62,6 +62,7 @@ struct sim_http_conn {
     size_t pending_head;       /* leading head bytes in pending */
     struct sim_http_wire wire; /* how the pending bytes go out */
     bool close_after;          /* close once everything is written */
+    bool idle_close;           /* the timer closes the idle connection */
 
     uint64_t stream_left; /* filler bytes still to produce */
     char *stream_tail;    /* owned; written after the filler */
@@ -78,6 +79,7 @@ struct sim_http_server {
 static void read_cb(struct bufferevent *bev, void *arg);
 static void write_cb(struct bufferevent *bev, void *arg);
 static void event_cb(struct bufferevent *bev, short what, void *arg);
+static void timer_cb(evutil_socket_t fd, short what, void *arg);
 
 static void req_reset(struct sim_http_req *req)
 {
@@ -301,6 +303,9 @@ static void dispatch(struct sim_http_conn *conn)
         conn->req.peer_cert = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
     }
     conn->state = ST_HANDLING;
+    conn->idle_close = false; /* a request came in time */
+    if (conn->timer)
+        evtimer_del(conn->timer);
     conn->req.recv_ms = sim_now_ms();
     bufferevent_disable(conn->bev, EV_READ);
     conn->srv->opts.handler(conn, &conn->req, conn->srv->opts.handler_arg);
@@ -382,6 +387,14 @@ static void reply_done(struct sim_http_conn *conn)
     }
     req_reset(&conn->req);
     conn->state = ST_HEAD;
+    if (conn->wire.close_idle_ms > 0) {
+        struct timeval tv = {conn->wire.close_idle_ms / 1000,
+                             (conn->wire.close_idle_ms % 1000) * 1000};
+        if (!conn->timer)
+            conn->timer = evtimer_new(conn->srv->base, timer_cb, conn);
+        if (conn->timer && evtimer_add(conn->timer, &tv) == 0)
+            conn->idle_close = true;
+    }
     conn->wire = (struct sim_http_wire){0};
     bufferevent_enable(conn->bev, EV_READ);
     if (evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0)
@@ -447,6 +460,14 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    if (conn->idle_close) {
+        /* close_idle: only a connection still waiting for a request. */
+        conn->idle_close = false;
+        if (conn->state == ST_HEAD &&
+            evbuffer_get_length(bufferevent_get_input(conn->bev)) == 0)
+            conn_close(conn);
+        return;
+    }
     if (!conn->pending)
         return;
     if (conn->wire.drip_bytes == 0) {

@@ -375,6 +375,9 @@ static int answer(struct sim *sim, struct sim_http_conn *conn,
     case SIM_FAULT_LATENCY:
         wire.delay_ms = f->latency_ms;
         break;
+    case SIM_FAULT_CLOSE_IDLE:
+        wire.close_idle_ms = f->latency_ms;
+        break;
     case SIM_FAULT_TRUNCATE:
         wire.truncate = true;
         break;
@@ -456,7 +459,8 @@ static int answer(struct sim *sim, struct sim_http_conn *conn,
         reply_logged(sim, conn, req, hdr->id, status, NULL, bytes, len, &wire,
                      note, &res);
     }
-    if (f->kind == SIM_FAULT_NONE || f->kind == SIM_FAULT_LATENCY)
+    if (f->kind == SIM_FAULT_NONE || f->kind == SIM_FAULT_LATENCY ||
+        f->kind == SIM_FAULT_CLOSE_IDLE)
         sim_asic_log(sim->asic, xreq, bytes, len);
     rc = 0;
 out:
@@ -526,6 +530,7 @@ static bool inject(struct sim *sim, struct sim_http_conn *conn,
         return true;
     case SIM_FAULT_NONE:
     case SIM_FAULT_LATENCY:
+    case SIM_FAULT_CLOSE_IDLE:
     case SIM_FAULT_TRUNCATE:
     case SIM_FAULT_OVERSIZE:
     case SIM_FAULT_BAD_REQUEST_HASH:
