@@ -262,7 +262,8 @@ for shape in tls plain; do
     # Alternate rounds, both daemons up (the idle one costs nothing).
     # The ratio is the median of each round's own ratio (vayla's load and
     # nginx's next to it): the machine's speed drifts by a third between
-    # rounds, and pairing keeps that drift out of the ratio.
+    # rounds, and pairing keeps the slow part of that drift out of the
+    # ratio. The rounds' spread, printed, shows what remains.
     v_cpus="" v_auds="" n_cpus="" r_cpus="" v_rps=0 v_bad=0 n_rps=0 n_bad=0
     for _ in $(seq 1 "$rounds"); do
         load "vayla-$shape" "$SV_PID" "$API_URL/v1/vtj/person" -s "$here/person.lua"
