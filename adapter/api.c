@@ -307,7 +307,6 @@ static void put_text(struct adp_req *r, struct evbuffer *out, char *text,
         return;
     free(text);
     r->status = 503; /* as every internal failure (docs/openapi.yaml) */
-    evbuffer_drain(out, evbuffer_get_length(out));
     evbuffer_add(out, oom, sizeof(oom) - 1);
 }
 
@@ -322,7 +321,7 @@ static const char *put_body(struct adp_req *r, struct evbuffer *out)
         return r->raw_type ? r->raw_type : "application/octet-stream";
     }
     if (r->text.n > 0) {
-        jw_put(&r->text, ",\"request_id\":", 14);
+        JW_LIT(&r->text, ",\"request_id\":");
         jw_string(&r->text, r->id, strlen(r->id));
         jw_putc(&r->text, '}');
         text = jw_finish_line(&r->text, &text_len);

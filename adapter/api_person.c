@@ -22,49 +22,52 @@
 static void vtj_answer(struct jw *w, const char *message_id,
                        const struct vtj_result *res)
 {
-    jw_put(w, "{\"message_id\":", 14);
+    JW_LIT(w, "{\"message_id\":");
     if (message_id)
         jw_string(w, message_id, strlen(message_id));
     else
-        jw_put(w, "null", 4);
+        JW_LIT(w, "null");
     vtj_result_write_members(res, w);
 }
 
-/*
- * The passivated answer that was followed, as the member "passivated" of
- * an answer: its own message id, its JSON and its outcome as "code".
- */
-static void passivated_text(struct jw *w, const char *message_id,
-                            const struct vtj_result *first)
+/* The member ,"code":code. */
+static void code_member(struct jw *w, const char *code)
 {
-    const char *code = vtj_outcome_name(vtj_result_outcome(first));
-
-    jw_put(w, ",\"passivated\":", 14);
-    vtj_answer(w, message_id, first);
-    jw_put(w, ",\"code\":", 8);
+    JW_LIT(w, ",\"code\":");
     jw_string(w, code, strlen(code));
+}
+
+/*
+ * The passivated answer that was followed, as an object: its own message
+ * id, its JSON and its outcome as "code".
+ */
+static void passivated_object(struct jw *w, const char *message_id,
+                              const struct vtj_result *first)
+{
+    vtj_answer(w, message_id, first);
+    code_member(w, vtj_outcome_name(vtj_result_outcome(first)));
     jw_putc(w, '}');
 }
 
-/* The same for a body that is a jansson tree (a failed follow-up). */
+/*
+ * The same object as the member "passivated" of a body that is a jansson
+ * tree (a failed follow-up): written as above and read back, so the shape
+ * has one definition.
+ */
 static void passivated_json(json_t *body, const char *message_id,
                             const struct vtj_result *first)
 {
-    json_t *p = vtj_result_to_json(first);
-    json_t *o = json_object();
+    struct jw w = {0};
+    size_t len = 0;
+    char *text;
+    json_t *o;
 
-    if (o && p) {
-        json_object_set_new(o, "message_id",
-                            message_id ? json_string(message_id) : json_null());
-        json_object_update(o, p);
-        json_object_set_new(
-            o, "code",
-            json_string(vtj_outcome_name(vtj_result_outcome(first))));
+    passivated_object(&w, message_id, first);
+    text = jw_finish_line(&w, &len);
+    o = text ? json_loadb(text, len, 0, NULL) : NULL;
+    free(text);
+    if (o)
         json_object_set_new(body, "passivated", o);
-        o = NULL;
-    }
-    json_decref(o);
-    json_decref(p);
 }
 
 /*
@@ -76,10 +79,8 @@ static void answered_text(struct adp_req *r, const struct adp_verdict *v,
                           const char *code)
 {
     vtj_answer(&r->text, v->message_id, vtj_call_result(r->vtj));
-    if (v->cls != ADP_VERDICT_DATA && code) {
-        jw_put(&r->text, ",\"code\":", 8);
-        jw_string(&r->text, code, strlen(code));
-    }
+    if (v->cls != ADP_VERDICT_DATA && code)
+        code_member(&r->text, code);
 }
 
 /* The pipeline's verdict: translate it and answer. */
@@ -100,8 +101,10 @@ static void on_query_done(struct adp_query *q, const struct adp_verdict *v,
         r->outcome = adp__api_verdict_outcome(
             v, (unsigned)vtj_result_outcome(vtj_call_result(r->vtj)));
         answered_text(r, v, code);
-        if (followed)
-            passivated_text(&r->text, ids[0], first);
+        if (followed) {
+            JW_LIT(&r->text, ",\"passivated\":");
+            passivated_object(&r->text, ids[0], first);
+        }
     } else {
         r->outcome = adp__api_verdict_outcome(v, AO_REJECTED);
         r->body = adp__api_failed_body(v, code);

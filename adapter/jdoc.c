@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xroad/common.h>
+
 #include "jdoc.h"
 
 #define JD_BLOCK_FIRST (8u * 1024u) /* a person answer needs about 12 KiB */
@@ -134,47 +136,14 @@ struct jd_node *jd_array(struct jd *d)
 }
 
 /*
- * Whether s[0..len) is UTF-8 as jansson accepts it (utf.c): no overlong
- * forms, no surrogates, nothing above U+10FFFF; NUL is a character.
+ * Whether s[0..len) is UTF-8 as jansson accepts it: no overlong forms, no
+ * surrogates, nothing above U+10FFFF; NUL is a character.
  */
 static bool utf8_ok(const unsigned char *s, size_t len)
 {
-    size_t i = 0;
-
-    while (i < len) {
-        unsigned c = s[i];
-        size_t n;
-        uint32_t v;
-
-        if (c < 0x80u) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2u && c <= 0xdfu) {
-            n = 2;
-            v = c & 0x1fu;
-        } else if (c >= 0xe0u && c <= 0xefu) {
-            n = 3;
-            v = c & 0x0fu;
-        } else if (c >= 0xf0u && c <= 0xf4u) {
-            n = 4;
-            v = c & 0x07u;
-        } else {
+    for (size_t i = 0, n; i < len; i += n)
+        if ((n = xr_utf8_seq(s + i, len - i)) == 0)
             return false;
-        }
-        if (len - i < n)
-            return false;
-        for (size_t k = 1; k < n; k++) {
-            unsigned cc = s[i + k];
-            if (cc < 0x80u || cc > 0xbfu)
-                return false;
-            v = v << 6 | (cc & 0x3fu);
-        }
-        if (v > 0x10ffffu || (v >= 0xd800u && v <= 0xdfffu) ||
-            (n == 3 && v < 0x800u) || (n == 4 && v < 0x10000u))
-            return false;
-        i += n;
-    }
     return true;
 }
 
@@ -367,13 +336,13 @@ static void write_value(struct jw *w, const struct jd_node *n, unsigned depth)
     }
     switch (n->type) {
     case JD_NULL:
-        jw_put(w, "null", 4);
+        JW_LIT(w, "null");
         break;
     case JD_TRUE:
-        jw_put(w, "true", 4);
+        JW_LIT(w, "true");
         break;
     case JD_FALSE:
-        jw_put(w, "false", 5);
+        JW_LIT(w, "false");
         break;
     case JD_INT:
         jw_integer(w, (json_int_t)n->u.i);

@@ -239,13 +239,13 @@ static void jw_value(struct jw *w, const json_t *j, unsigned depth)
         jw_real(w, json_real_value(j));
         break;
     case JSON_TRUE:
-        jw_put(w, "true", 4);
+        JW_LIT(w, "true");
         break;
     case JSON_FALSE:
-        jw_put(w, "false", 5);
+        JW_LIT(w, "false");
         break;
     case JSON_NULL:
-        jw_put(w, "null", 4);
+        JW_LIT(w, "null");
         break;
     }
 }

@@ -53,6 +53,9 @@ static inline void jw_putc(struct jw *w, char c)
         w->p[w->n++] = c;
 }
 
+/* A string literal that is already JSON text; its length is the compiler's. */
+#define JW_LIT(w, lit) jw_put((w), "" lit, sizeof(lit) - 1)
+
 /* s[0..n) as a JSON string, quoted and escaped (UTF-8 passed through). */
 void jw_string(struct jw *w, const char *s, size_t n);
 /* A JSON integer. */

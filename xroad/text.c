@@ -102,6 +102,11 @@ void xr__tw_text(struct xr__tw *w, const char *s)
 
 /* Length of a strict UTF-8 sequence at p (no overlongs, no surrogates,
  * at most U+10FFFF), 0 when invalid. */
+size_t xr_utf8_seq(const uint8_t *p, size_t n)
+{
+    return n > 0 ? xr__utf8_seq(p, p + n) : 0;
+}
+
 size_t xr__utf8_seq(const uint8_t *p, const uint8_t *end)
 {
     size_t n = (size_t)(end - p);

@@ -199,10 +199,10 @@ static enum xr_status search_keys(const xmlNode *hp, struct jobj *top,
         if (!item.obj ||
             jd_set(c->doc, item.obj, "type", jd_lit(c->doc, type)) != 0 ||
             (value && jd_set(c->doc, item.obj, "value",
-                             vtj__text_json(c, value, strlen(value))) != 0) ||
+                             jd_string(c->doc, value, strlen(value))) != 0) ||
             (code.len > 0 &&
              jd_set(c->doc, item.obj, "result_code",
-                    vtj__text_json(c, code.p, code.len)) != 0)) {
+                    jd_string(c->doc, code.p, code.len)) != 0)) {
             rc = vtj__oom(c->err);
             goto out;
         }

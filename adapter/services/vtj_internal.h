@@ -406,8 +406,6 @@ struct jobj {
 enum xr_status vtj__warn(struct dctx *c, const char *what, const char *field);
 /* XR_ENOMEM "out_of_memory". */
 enum xr_status vtj__oom(struct xr_error *err);
-/* A JSON string of len bytes at s (NULL: not UTF-8, or out of memory). */
-struct jd_node *vtj__text_json(struct dctx *c, const char *s, size_t len);
 /* Every field of the scanned element's shape into o, in table order. */
 enum xr_status vtj__emit_fields(struct jobj *o, struct scan *s, struct dctx *c);
 /*

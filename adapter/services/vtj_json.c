@@ -111,12 +111,6 @@ enum xr_status vtj__oom(struct xr_error *err)
                         "out of memory decoding the VTJ answer");
 }
 
-/* A JSON string of len bytes at s (NULL: not UTF-8, or out of memory). */
-struct jd_node *vtj__text_json(struct dctx *c, const char *s, size_t len)
-{
-    return jd_string(c->doc, s, len);
-}
-
 /* Convert v per kind; *out = NULL with a warning when not convertible. */
 static enum xr_status convert(struct dctx *c, const char *json_name,
                               enum fkind kind, const struct span *v,
@@ -128,7 +122,7 @@ static enum xr_status convert(struct dctx *c, const char *json_name,
     *out = NULL;
     switch (kind) {
     case FK_TEXT:
-        *out = vtj__text_json(c, v->p, v->len);
+        *out = jd_string(c->doc, v->p, v->len);
         break;
     case FK_DATE:
         n = iso_date(v->p, v->len, buf);
@@ -168,9 +162,9 @@ static enum xr_status convert(struct dctx *c, const char *json_name,
             if (v->len == 2 && buf[0] == 'i' && buf[1] == 'w')
                 *out = jd_lit(c->doc, "he");
             else
-                *out = vtj__text_json(c, buf, v->len);
+                *out = jd_string(c->doc, buf, v->len);
         } else {
-            *out = vtj__text_json(c, v->p, v->len);
+            *out = jd_string(c->doc, v->p, v->len);
         }
         break;
     case FK_COUNTRY:
@@ -180,7 +174,7 @@ static enum xr_status convert(struct dctx *c, const char *json_name,
         else if (span_is(v, "230"))
             *out = jd_lit(c->doc, "231");
         else
-            *out = vtj__text_json(c, v->p, v->len);
+            *out = jd_string(c->doc, v->p, v->len);
         break;
     }
     if (!*out)

@@ -19,6 +19,7 @@
 #include <libxml/entities.h>
 #include <libxml/xmlmemory.h>
 #include <openssl/crypto.h>
+#include <xroad/common.h>
 
 #include "services/hetu.h"
 #include "services/vtj.h"
@@ -64,49 +65,21 @@ static bool has_content(const char *s)
 static int check_text(const char *s, size_t max, bool allow_ws, size_t *chars)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t len = strnlen(s, max + 1), i = 0, n = 0;
+    size_t len = strnlen(s, max + 1), i = 0, n = 0, k;
 
     if (len > max)
         return 1;
-    while (i < len) {
-        unsigned c = p[i];
-        unsigned cp, need;
-
-        if (c < 0x80u) {
-            if (c < 0x20u &&
-                !(allow_ws && (c == '\t' || c == '\n' || c == '\r')))
-                return -1;
-            i++;
-            n++;
-            continue;
-        }
-        if (c >= 0xC2u && c <= 0xDFu) {
-            need = 1;
-            cp = c & 0x1Fu;
-        } else if (c >= 0xE0u && c <= 0xEFu) {
-            need = 2;
-            cp = c & 0x0Fu;
-        } else if (c >= 0xF0u && c <= 0xF4u) {
-            need = 3;
-            cp = c & 0x07u;
-        } else {
+    for (; i < len; i += k, n++) {
+        k = xr_utf8_seq(p + i, len - i);
+        if (k == 0)
+            return -1; /* overlong, surrogate, beyond U+10FFFF, broken */
+        if (p[i] < 0x20u &&
+            !(allow_ws && (p[i] == '\t' || p[i] == '\n' || p[i] == '\r')))
             return -1;
-        }
-        if (len - i <= need)
+        /* The non-characters U+FFFE and U+FFFF: EF BF BE, EF BF BF. */
+        if (k == 3 && p[i] == 0xEFu && p[i + 1] == 0xBFu &&
+            (p[i + 2] == 0xBEu || p[i + 2] == 0xBFu))
             return -1;
-        for (unsigned k = 1; k <= need; k++) {
-            unsigned cc = p[i + k];
-            if ((cc & 0xC0u) != 0x80u)
-                return -1;
-            cp = (cp << 6) | (cc & 0x3Fu);
-        }
-        /* Overlong forms, surrogates, non-characters, beyond U+10FFFF. */
-        if ((need == 2 && cp < 0x800u) || (need == 3 && cp < 0x10000u) ||
-            (cp >= 0xD800u && cp <= 0xDFFFu) || cp == 0xFFFEu ||
-            cp == 0xFFFFu || cp > 0x10FFFFu)
-            return -1;
-        i += need + 1u;
-        n++;
     }
     if (chars)
         *chars = n;

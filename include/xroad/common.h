@@ -40,6 +40,14 @@ struct xr_limits {
 #define XR_LIMIT_PARTS_DEFAULT 32u
 #define XR_LIMIT_ATTRS_DEFAULT 256u
 
+/*
+ * Length (1..4) of the strict UTF-8 sequence at p[0..n): no overlong
+ * form, no UTF-16 surrogate, nothing above U+10FFFF; 0 when the bytes do
+ * not start one (or n is 0). The one UTF-8 decoder of libxroad, for
+ * callers that check text of their own. Thread-safety: reentrant.
+ */
+XR_API size_t xr_utf8_seq(const uint8_t *p, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -79,21 +79,18 @@ int sim_fault_parse(const char *text, struct sim_fault *out, char *errbuf,
         out->kind = names[i].kind;
         switch (names[i].kind) {
         case SIM_FAULT_CLOSE_IDLE:
-            if (sim_parse_long(arg, 1, 600000, &ms) != 0) {
+        case SIM_FAULT_LATENCY: {
+            /* Milliseconds: a latency may be 0, an idle time may not. */
+            long min = names[i].kind == SIM_FAULT_CLOSE_IDLE ? 1 : 0;
+            if (sim_parse_long(arg, min, 600000, &ms) != 0) {
                 snprintf(errbuf, errsize,
-                         "close_idle:MS needs 1..600000 milliseconds");
+                         "%s:MS needs %ld..600000 milliseconds", names[i].name,
+                         min);
                 return -1;
             }
             out->latency_ms = (unsigned)ms;
             return 0;
-        case SIM_FAULT_LATENCY:
-            if (sim_parse_long(arg, 0, 600000, &ms) != 0) {
-                snprintf(errbuf, errsize,
-                         "latency:MS needs 0..600000 milliseconds");
-                return -1;
-            }
-            out->latency_ms = (unsigned)ms;
-            return 0;
+        }
         case SIM_FAULT_ALTER_HEADER:
             for (size_t j = 0;
                  j < sizeof(header_fields) / sizeof(header_fields[0]); j++)

@@ -1469,7 +1469,6 @@ static void test_json_allocation_failures(void **state)
  */
 static int text_agrees(const struct vtj_result *r, const char *what)
 {
-    static const char head[] = "{\"message_id\":\"m-1\"";
     struct jw w = {0};
     json_t *tree = vtj_result_to_json(r);
     json_t *o = json_object();
@@ -1479,7 +1478,7 @@ static int text_agrees(const struct vtj_result *r, const char *what)
 
     assert_non_null(tree);
     assert_non_null(o);
-    jw_put(&w, head, sizeof(head) - 1);
+    JW_LIT(&w, "{\"message_id\":\"m-1\"");
     vtj_result_write_members(r, &w);
     jw_putc(&w, '}');
     text = jw_finish_line(&w, &len);
