@@ -7,6 +7,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <xroad/xroad.h>
 
 #include "caller.h"
 #include "util.h"
@@ -52,13 +53,10 @@ bool adp_rate_take(struct adp_rate *r, unsigned *retry_after_s)
 struct adp_caller *adp_caller_by_token(struct adp_caller *callers, size_t n,
                                        const char *token, size_t token_len)
 {
-    uint8_t h[ADP_SHA256_LEN];
-    unsigned int hl = 0;
+    uint8_t h[XR_SHA256_LEN];
     struct adp_caller *found = NULL;
 
-    if (!token || token_len == 0 ||
-        !EVP_Digest(token, token_len, h, &hl, EVP_sha256(), NULL) ||
-        hl != ADP_SHA256_LEN)
+    if (!token || token_len == 0 || !xr_sha256(token, token_len, h))
         return NULL;
     /* Look at every caller: no early exit. */
     for (size_t i = 0; i < n; i++) {

@@ -12,7 +12,6 @@
 
 #include <libxml/xmlstring.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <xroad/response.h>
 #include <xroad/xroad.h>
 
@@ -452,7 +451,6 @@ static void submit_outcome(struct adp_query *q)
     struct adp_audit_outcome o;
     struct xr_error err;
     uint8_t digest[ADP_AUDIT_SHA512_LEN];
-    unsigned int n = 0;
 
     memset(&o, 0, sizeof(o));
     o.time_ms = adp_audit_now_ms();
@@ -465,9 +463,7 @@ static void submit_outcome(struct adp_query *q)
     o.duration_ms = res && res->total_ms > 0 ? res->total_ms : 0;
     /* The digest of the bytes received, when an answer came at all. */
     if (res && res->body_len > 0) {
-        if (EVP_Digest(res->body, res->body_len, digest, &n, EVP_sha512(),
-                       NULL) == 1 &&
-            n == sizeof(digest))
+        if (xr_sha512(res->body, res->body_len, digest))
             o.response_sha512 = digest;
         else {
             o.response = res->body; /* the store hashes it */

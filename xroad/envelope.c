@@ -132,7 +132,6 @@ static enum xr_status req_finish(struct xr_request *req,
                                  struct xr_error *err)
 {
     size_t total = 0, o = 0;
-    unsigned int mdlen = 0;
 
     for (int f = 0; f < XR__ECHO_COUNT; f++) {
         req->echo_len[f] = xr__echo_pack(hdr, f, NULL, 0);
@@ -157,9 +156,7 @@ static enum xr_status req_finish(struct xr_request *req,
         memcpy(id, hdr->id, strlen(hdr->id) + 1);
         req->id = id;
     }
-    if (!EVP_Digest(req->bytes, req->len, req->sha512, &mdlen, EVP_sha512(),
-                    NULL) ||
-        mdlen != sizeof(req->sha512))
+    if (!xr_sha512(req->bytes, req->len, req->sha512))
         return xr_error_set(err, XR_EINTERNAL, "digest_failed", "",
                             "SHA-512 of the request failed");
     return XR_OK;

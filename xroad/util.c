@@ -39,9 +39,52 @@ static void silent_generic_error(void *ctx, const char *msg, ...)
     (void)msg;
 }
 
+/*
+ * The digests of every message, fetched once: EVP_sha512() would make
+ * OpenSSL 3 look the algorithm up in its provider store on every call.
+ * Set by xr_global_init() before any thread exists, read-only after.
+ */
+static EVP_MD *md_sha512;
+static EVP_MD *md_sha256;
+
+static const EVP_MD *md_or_sha512(void)
+{
+    return md_sha512 ? md_sha512 : EVP_sha512();
+}
+
+static const EVP_MD *md_or_sha256(void)
+{
+    return md_sha256 ? md_sha256 : EVP_sha256();
+}
+
+static bool digest(const EVP_MD *md, const void *data, size_t len,
+                   uint8_t *out, unsigned int want)
+{
+    unsigned int n = 0;
+
+    return EVP_Digest(data, len, out, &n, md, NULL) == 1 && n == want;
+}
+
+bool xr_sha512(const void *data, size_t len, uint8_t out[XR_SHA512_LEN])
+{
+    return digest(md_or_sha512(), data, len, out, XR_SHA512_LEN);
+}
+
+bool xr_sha256(const void *data, size_t len, uint8_t out[XR_SHA256_LEN])
+{
+    return digest(md_or_sha256(), data, len, out, XR_SHA256_LEN);
+}
+
 enum xr_status xr_global_init(struct xr_error *err)
 {
     xr_error_clear(err);
+    if (!md_sha512)
+        md_sha512 = EVP_MD_fetch(NULL, "SHA512", NULL);
+    if (!md_sha256)
+        md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (!md_sha512 || !md_sha256)
+        return xr_error_set(err, XR_EINTERNAL, "openssl_error", "",
+                            "OpenSSL offers no SHA-512 or SHA-256");
     xmlInitParser();
     xmlSetExternalEntityLoader(deny_entity_loader);
     /* This thread, and the default for threads created later. */
@@ -53,6 +96,9 @@ enum xr_status xr_global_init(struct xr_error *err)
 
 void xr_global_cleanup(void)
 {
+    EVP_MD_free(md_sha512);
+    EVP_MD_free(md_sha256);
+    md_sha512 = md_sha256 = NULL;
     xr__dsig_global_shutdown();
     xmlCleanupParser();
 }
@@ -78,17 +124,16 @@ void xr__limits_resolve(struct xr_limits *lim)
 
 void xr__sha512_b64(const uint8_t *data, size_t len, char *out, size_t size)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
+    uint8_t md[XR_SHA512_LEN];
     unsigned char b64[XR_HASH_B64_MAX + 1];
 
     if (size == 0)
         return;
     out[0] = '\0';
-    if (!EVP_Digest(data, len, md, &mdlen, EVP_sha512(), NULL))
+    if (!xr_sha512(data, len, md))
         return;
     /* 64 bytes -> 88 characters + NUL: always fits XR_HASH_B64_MAX. */
-    EVP_EncodeBlock(b64, md, (int)mdlen);
+    EVP_EncodeBlock(b64, md, (int)sizeof(md));
     xr__strlcpy(out, (const char *)b64, size);
 }
 

@@ -9,6 +9,10 @@
 #ifndef XROAD_XROAD_H
 #define XROAD_XROAD_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "xroad/common.h"
 #include "xroad/error.h"
 #include "xroad/id.h"
@@ -36,6 +40,21 @@ XR_API XR_NODISCARD enum xr_status xr_global_init(struct xr_error *err);
 
 /* Undo xr_global_init(). Thread-safety: call after all threads have ended. */
 XR_API void xr_global_cleanup(void);
+
+#define XR_SHA512_LEN 64
+#define XR_SHA256_LEN 32
+
+/*
+ * SHA-512 (SHA-256) of data[0..len) into out. xr_global_init() fetches
+ * both algorithms once; without it each call looks the algorithm up in
+ * OpenSSL's provider store again, under its lock, as EVP_sha512() does.
+ * Returns false when OpenSSL fails (out is then unspecified).
+ * Thread-safety: reentrant.
+ */
+XR_API XR_NODISCARD bool xr_sha512(const void *data, size_t len,
+                                   uint8_t out[XR_SHA512_LEN]);
+XR_API XR_NODISCARD bool xr_sha256(const void *data, size_t len,
+                                   uint8_t out[XR_SHA256_LEN]);
 
 /* Library version, e.g. "0.1.0". Static string. */
 XR_API const char *xr_version(void);

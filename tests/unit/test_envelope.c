@@ -670,6 +670,53 @@ static void test_bytes_and_hash(void **state)
     xr_request_free(NULL);
 }
 
+/* Lower-case hex of d[0..n) into out (2n + 1 bytes). */
+static void hex_of(const uint8_t *d, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[d[i] >> 4];
+        out[2 * i + 1] = digits[d[i] & 0x0f];
+    }
+    out[2 * n] = '\0';
+}
+
+/* The digest helpers (algorithms fetched by xr_global_init()): FIPS 180-2
+ * vectors, and the request's own digest. */
+static void test_digests(void **state)
+{
+    static const char abc512[] =
+        "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+        "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f";
+    static const char abc256[] =
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    static const char empty256[] =
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    uint8_t d[XR_SHA512_LEN], d2[XR_SHA512_LEN];
+    char hex[2 * XR_SHA512_LEN + 1];
+    struct xr_request *req;
+    struct xr_bytes b;
+
+    (void)state;
+    assert_true(xr_sha512("abc", 3, d));
+    hex_of(d, XR_SHA512_LEN, hex);
+    assert_string_equal(hex, abc512);
+    assert_true(xr_sha256("abc", 3, d));
+    hex_of(d, XR_SHA256_LEN, hex);
+    assert_string_equal(hex, abc256);
+    assert_true(xr_sha256("", 0, d));
+    hex_of(d, XR_SHA256_LEN, hex);
+    assert_string_equal(hex, empty256);
+
+    req = xrt_std_request();
+    b = xr_request_bytes(req);
+    assert_true(xr_sha512(b.ptr, b.len, d));
+    xr_request_sha512(req, d2);
+    assert_memory_equal(d, d2, XR_SHA512_LEN);
+    xr_request_free(req);
+}
+
 /* Build with body text; returns the request (asserts success). */
 static struct xr_request *build_with_body(const char *body, size_t len)
 {
@@ -1318,6 +1365,7 @@ int main(void)
         cmocka_unit_test(test_build_own_body),
         cmocka_unit_test(test_build_invalid_header),
         cmocka_unit_test(test_bytes_and_hash),
+        cmocka_unit_test(test_digests),
         cmocka_unit_test(test_build_reparse_roundtrip),
         cmocka_unit_test(test_build_body_forms),
         cmocka_unit_test(test_parse_ok),
