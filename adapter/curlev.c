@@ -36,6 +36,8 @@ struct adp_curlev {
     struct event *timer;     /* owned: the multi handle's single timeout */
     unsigned active;         /* handles added and not finished/removed */
     struct sock *socks;      /* owned: every watched socket */
+    CURL *spare[ADP_CURLEV_SPARE_MAX]; /* owned: reset easy handles */
+    unsigned nspare;
 };
 
 /* Per-socket state, attached to the socket with curl_multi_assign(). */
@@ -305,6 +307,8 @@ void adp_curlev_free(struct adp_curlev *cev)
         return;
     /* Programming error: transfers still own their easy handles. */
     assert(cev->active == 0);
+    while (cev->nspare > 0)
+        curl_easy_cleanup(cev->spare[--cev->nspare]);
     /* Closes cached connections; socket_cb(REMOVE) frees their events. */
     if (cev->multi)
         (void)curl_multi_cleanup(cev->multi);
@@ -325,6 +329,27 @@ struct event_base *adp_curlev_base(const struct adp_curlev *cev)
 unsigned adp_curlev_active(const struct adp_curlev *cev)
 {
     return cev->active;
+}
+
+CURL *adp_curlev_easy_get(struct adp_curlev *cev)
+{
+    if (cev->nspare > 0)
+        return cev->spare[--cev->nspare];
+    return curl_easy_init();
+}
+
+void adp_curlev_easy_put(struct adp_curlev *cev, CURL *easy)
+{
+    if (!easy)
+        return;
+    if (cev->nspare == ADP_CURLEV_SPARE_MAX) {
+        curl_easy_cleanup(easy);
+        return;
+    }
+    /* Every option back to its default (pointers into the finished
+     * exchange among them); the handle's buffers stay allocated. */
+    curl_easy_reset(easy);
+    cev->spare[cev->nspare++] = easy;
 }
 
 enum xr_status adp_curlev_add(struct adp_curlev *cev,

@@ -93,6 +93,30 @@ struct event_base *adp_curlev_base(const struct adp_curlev *cev);
 unsigned adp_curlev_active(const struct adp_curlev *cev);
 
 /*
+ * Easy handles kept for reuse by one adp_curlev: a handle given back
+ * after its transfer keeps its buffers (libcurl's 16 KiB download and
+ * upload buffers among them), so a transfer does not allocate them again.
+ */
+#define ADP_CURLEV_SPARE_MAX 64u
+
+/*
+ * An easy handle with every option at its default: a spare one given back
+ * with adp_curlev_easy_put(), or a new one. NULL when out of memory.
+ * Ownership: the caller's; give it back with adp_curlev_easy_put() (or
+ * curl_easy_cleanup() it). Thread-safety: cev's thread.
+ */
+CURL *adp_curlev_easy_get(struct adp_curlev *cev);
+
+/*
+ * Give back an easy handle that is not added (its transfer completed or
+ * was removed): reset (curl_easy_reset(): options, and with them pointers
+ * into the finished exchange, back to their defaults) and kept, or cleaned
+ * up when ADP_CURLEV_SPARE_MAX are kept already. Accepts NULL.
+ * Ownership: takes easy. Thread-safety: cev's thread.
+ */
+void adp_curlev_easy_put(struct adp_curlev *cev, CURL *easy);
+
+/*
  * Start h->easy (already configured) on this multi handle. The easy
  * handle's CURLOPT_PRIVATE and CURLOPT_SHARE are set here: do not use
  * them. CURLOPT_SHARE is cleared again when the transfer completes or is

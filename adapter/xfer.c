@@ -600,7 +600,7 @@ enum xr_status adp_xfer_start(struct adp_curlev *cev,
     x->max = opts->max_response_bytes;
     x->connect_timeout_ms = opts->connect_timeout_ms;
     x->timeout_ms = opts->timeout_ms;
-    easy = x->h.easy = curl_easy_init();
+    easy = x->h.easy = adp_curlev_easy_get(cev);
     if (!easy) {
         rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
                           "curl_easy_init failed");
@@ -686,8 +686,7 @@ void adp_xfer_free(struct adp_xfer *x)
     if (!x)
         return;
     adp_curlev_remove(x->cev, &x->h);
-    if (x->h.easy)
-        curl_easy_cleanup(x->h.easy);
+    adp_curlev_easy_put(x->cev, x->h.easy);
     if (x->req_body) {
         OPENSSL_cleanse(x->req_body, x->req_len);
         free(x->req_body);
