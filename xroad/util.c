@@ -57,8 +57,8 @@ static const EVP_MD *md_or_sha256(void)
     return md_sha256 ? md_sha256 : EVP_sha256();
 }
 
-static bool digest(const EVP_MD *md, const void *data, size_t len,
-                   uint8_t *out, unsigned int want)
+static bool digest(const EVP_MD *md, const void *data, size_t len, uint8_t *out,
+                   unsigned int want)
 {
     unsigned int n = 0;
 
