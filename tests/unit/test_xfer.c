@@ -65,9 +65,9 @@ struct srv {
     bool saw_post, saw_content_type, saw_soapaction, saw_no_expect;
     bool saw_get;
     size_t req_body_len; /* body bytes of the last request */
-    char uri[256];    /* the request URI */
-    char accept[128]; /* its Accept header */
-    char ctype[128];  /* its Content-Type */
+    char uri[256];       /* the request URI */
+    char accept[128];    /* its Accept header */
+    char ctype[128];     /* its Content-Type */
     bool saw_client_cert;
     char client_cn[64];
 };
