@@ -109,33 +109,29 @@ void adp_chainwatch_tick(struct adp_chainwatch *cw)
 }
 
 /* The last checkpoint of this chain in the file, into *last (seq 0 when
- * there is none). */
+ * there is none). Only the file's tail is read (adp_checkpoint_read_last()):
+ * start-up stays as fast with a year of checkpoints as with one. */
 static enum xr_status last_checkpoint(const struct adp_chainwatch *cw,
                                       const struct adp_audit_head *head,
                                       struct adp_audit_anchor *last,
                                       struct xr_error *err)
 {
-    struct adp_checkpoint *cps = NULL;
-    size_t n = 0;
+    struct adp_checkpoint cp;
+    bool found = false;
     enum xr_status rc;
 
     memset(last, 0, sizeof(*last));
     if (!cw->o.file || access(cw->o.file, F_OK) != 0)
         return XR_OK; /* no checkpoint yet */
-    rc = adp_checkpoint_read(cw->o.file, cw->o.key, &cps, &n, err);
-    if (rc != XR_OK)
+    rc = adp_checkpoint_read_last(cw->o.file, cw->o.key, &cp, &found, err);
+    if (rc != XR_OK || !found)
         return rc;
-    if (n > 0 && memcmp(cps[n - 1].chain_id, head->chain_id,
-                        ADP_AUDIT_CHAIN_ID_LEN) != 0) {
-        free(cps);
+    if (memcmp(cp.chain_id, head->chain_id, ADP_AUDIT_CHAIN_ID_LEN) != 0)
         return xr_error_set(err, XR_EPROTO, "audit_store_replaced", "",
                             "the audit store's chain is not the one of the "
                             "checkpoints in %s: the store was replaced",
                             cw->o.file);
-    }
-    if (n > 0)
-        *last = cps[n - 1].anchor;
-    free(cps);
+    *last = cp.anchor;
     return XR_OK;
 }
 

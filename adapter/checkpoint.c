@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -315,6 +316,78 @@ enum xr_status adp_checkpoint_read(const char *source, EVP_PKEY *pub,
         *out = NULL;
         *n = 0;
     }
+    return rc;
+}
+
+enum xr_status adp_checkpoint_read_last(const char *path, EVP_PKEY *pub,
+                                        struct adp_checkpoint *cp, bool *found,
+                                        struct xr_error *err)
+{
+    char *buf = NULL, *last = NULL;
+    struct stat st;
+    size_t len = 0, want;
+    off_t from;
+    enum xr_status rc;
+    int fd;
+
+    *found = false;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return xr_error_set_errno(err, XR_EIO, errno, "io_error", "", "%s",
+                                  path);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        rc = xr_error_set(err, XR_EIO, "io_error", "", "%s: not a regular file",
+                          path);
+        goto out;
+    }
+    from = st.st_size > (off_t)ADP_CHECKPOINT_TAIL_MAX
+               ? st.st_size - (off_t)ADP_CHECKPOINT_TAIL_MAX
+               : 0;
+    want = (size_t)(st.st_size - from);
+    buf = malloc(want + 1);
+    if (!buf) {
+        rc = xr_error_set(err, XR_ENOMEM, "out_of_memory", "",
+                          "%s: out of memory", path);
+        goto out;
+    }
+    /* Bounded by want: a file cut short meanwhile ends the loop early. */
+    while (len < want) {
+        ssize_t r = pread(fd, buf + len, want - len, from + (off_t)len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = xr_error_set_errno(err, XR_EIO, errno, "io_error", "", "%s",
+                                    path);
+            goto out;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+    }
+    buf[len] = '\0';
+    /* Lines in order; the first one is skipped when the window cut it. */
+    for (char *p = buf, *nl; p < buf + len; p = nl + 1) {
+        nl = memchr(p, '\n', (size_t)(buf + len - p));
+        if (!nl)
+            nl = buf + len;
+        *nl = '\0';
+        if ((p != buf || from == 0) && strstr(p, ADP_CHECKPOINT_MARK))
+            last = p;
+    }
+    if (!last) {
+        rc = from == 0
+                 ? XR_OK
+                 : xr_error_set(err, XR_EPROTO, "malformed_checkpoint", "",
+                                "%s: no checkpoint in its last %u "
+                                "bytes",
+                                path, ADP_CHECKPOINT_TAIL_MAX);
+        goto out;
+    }
+    rc = adp_checkpoint_parse(last, pub, cp, err);
+    *found = rc == XR_OK;
+out:
+    free(buf);
+    close(fd);
     return rc;
 }
 

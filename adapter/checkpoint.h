@@ -77,6 +77,25 @@ XR_NODISCARD enum xr_status adp_checkpoint_read(const char *source,
                                                 struct xr_error *err);
 
 /*
+ * The last checkpoint of the file at `path`: the last line with the mark
+ * among the file's final ADP_CHECKPOINT_TAIL_MAX bytes (a line cut by the
+ * window's start is not looked at). The daemon needs only that one at
+ * start-up; reading and verifying the whole file (adp_checkpoint_read(),
+ * `vayla audit verify --anchors`) would grow with every checkpoint ever
+ * written and refuse a file past ADP_CHECKPOINT_FILE_MAX.
+ * *found is false for a file without any checkpoint. Errors: XR_EIO (not
+ * a readable regular file), "malformed_checkpoint" (a file larger than
+ * the window with no checkpoint in it), and those of
+ * adp_checkpoint_parse() for the last one. Thread-safety: reentrant.
+ */
+#define ADP_CHECKPOINT_TAIL_MAX (64u * 1024u)
+XR_NODISCARD enum xr_status adp_checkpoint_read_last(const char *path,
+                                                     EVP_PKEY *pub,
+                                                     struct adp_checkpoint *cp,
+                                                     bool *found,
+                                                     struct xr_error *err);
+
+/*
  * Load an Ed25519 key from a PEM file: the private key (signing) or the
  * public key (verifying; a private key file also gives the public key).
  * Errors: XR_EIO, XR_EINVAL "not_ed25519".

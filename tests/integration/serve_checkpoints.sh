@@ -123,10 +123,20 @@ else
     fi
 fi
 
-# A row deleted under the running daemon.
+# A row deleted under the running daemon. The checkpoint file first
+# grows past the 64 MiB that `audit verify --anchors` reads (a sparse
+# file's zero bytes stand for years of earlier checkpoints): start-up
+# reads only the file's tail, so the daemon still starts at once.
 cp "$IT_DIR/audit.db.orig" "$ENV/audit.db"
 rm -f "$ENV/audit.db-wal" "$ENV/audit.db-shm"
+truncate -s 65M "$IT_DIR/cps.big"
+printf '\n' >>"$IT_DIR/cps.big"
+cat "$CPS" >>"$IT_DIR/cps.big"
+mv "$IT_DIR/cps.big" "$CPS"
+t0=$(date +%s%N)
 sv_start
+t1=$(date +%s%N)
+it_log "ok: started with a $(du -h --apparent-size "$CPS" | cut -f1) checkpoint file in $(((t1 - t0) / 1000000)) ms"
 sv_post "$(sv_person 150380-903V)" -H "$(sv_token)"
 sv_expect "a query on the restored store" 200 '"outcome":"found"'
 ready=$(curl -sS --max-time 10 --cacert "$ENV/ca.pem" -o /dev/null -w '%{http_code}' "$API/readyz")

@@ -208,6 +208,120 @@ static void test_read_file(void **state)
     EVP_PKEY_free(pub);
 }
 
+/* Append the checkpoint of seq (signed with key, or forged) to path. */
+static void put(const char *path, EVP_PKEY *key, uint64_t seq, bool forged)
+{
+    struct adp_checkpoint cp;
+    struct xr_error err;
+    char line[ADP_CHECKPOINT_LINE_MAX];
+    FILE *f;
+
+    sample(&cp, seq);
+    XRT_ASSERT_OK(adp_checkpoint_format(&cp, forged ? NULL : key, line,
+                                        sizeof(line), &err),
+                  err);
+    f = fopen(path, "a");
+    assert_non_null(f);
+    fprintf(f, "%s%s\n", line, forged ? " sig=AAAA" : "");
+    fclose(f);
+}
+
+/* Start-up reads the last checkpoint only, from the file's tail. */
+static void test_read_last(void **state)
+{
+    EVP_PKEY *key = load(key_path, true), *pub = load(pub_path, false);
+    struct adp_checkpoint cp, *v = NULL;
+    struct xr_error err;
+    char path[PATH_MAX + 16];
+    size_t n = 0;
+    bool found = true;
+    FILE *f;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/cps", dir);
+    XRT_ASSERT_REASON(
+        adp_checkpoint_read_last("/nonexistent/cps", pub, &cp, &found, &err),
+        err, "io_error");
+    assert_false(found);
+    XRT_ASSERT_REASON(adp_checkpoint_read_last(dir, pub, &cp, &found, &err),
+                      err, "io_error"); /* a directory */
+
+    /* An empty file: no checkpoint, not an error. */
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+    found = true;
+    XRT_ASSERT_OK(adp_checkpoint_read_last(path, pub, &cp, &found, &err), err);
+    assert_false(found);
+
+    /* A forged line early in a long file: only the whole-file read (audit
+     * verify --anchors) looks at it; the last one is what start-up needs. */
+    put(path, key, 1, true);
+    for (uint64_t s = 2; s <= 400; s++)
+        put(path, key, s, false);
+    f = fopen(path, "a");
+    fputs("a comment line\n\n", f);
+    fclose(f);
+    XRT_ASSERT_OK(adp_checkpoint_read_last(path, pub, &cp, &found, &err), err);
+    assert_true(found);
+    assert_int_equal(cp.anchor.seq, 400);
+    assert_true(cp.is_signed);
+    XRT_ASSERT_REASON(adp_checkpoint_read(path, pub, &v, &n, &err), err,
+                      "bad_signature");
+
+    /* The last line without its line end still counts. */
+    f = fopen(path, "a");
+    {
+        struct adp_checkpoint c2;
+        char line[ADP_CHECKPOINT_LINE_MAX];
+        sample(&c2, 401);
+        XRT_ASSERT_OK(adp_checkpoint_format(&c2, key, line, sizeof(line), &err),
+                      err);
+        fputs(line, f);
+    }
+    fclose(f);
+    XRT_ASSERT_OK(adp_checkpoint_read_last(path, pub, &cp, &found, &err), err);
+    assert_int_equal(cp.anchor.seq, 401);
+
+    /* A forged last checkpoint is refused, as is an unsigned one when a
+     * key is given. */
+    f = fopen(path, "a");
+    fputs("\n", f);
+    fclose(f);
+    put(path, key, 402, true);
+    XRT_ASSERT_REASON(adp_checkpoint_read_last(path, pub, &cp, &found, &err),
+                      err, "bad_signature");
+    assert_false(found);
+
+    /* More than the window of other text after the checkpoints. */
+    f = fopen(path, "a");
+    for (unsigned i = 0; i < ADP_CHECKPOINT_TAIL_MAX / 8; i++)
+        fputs("not a checkpt.\n", f);
+    fclose(f);
+    XRT_ASSERT_REASON(adp_checkpoint_read_last(path, pub, &cp, &found, &err),
+                      err, "malformed_checkpoint");
+
+    /* A file past the whole-file cap (sparse: 65 MiB of zero bytes, then
+     * a line end and a checkpoint): the whole-file read refuses it, the
+     * last checkpoint is still found. */
+    f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(ftruncate(fileno(f), 65 * 1024 * 1024), 0);
+    fclose(f);
+    f = fopen(path, "a");
+    fputs("\n", f);
+    fclose(f);
+    put(path, key, 7000, false);
+    XRT_ASSERT_OK(adp_checkpoint_read_last(path, pub, &cp, &found, &err), err);
+    assert_true(found);
+    assert_int_equal(cp.anchor.seq, 7000);
+    XRT_ASSERT_REASON(adp_checkpoint_read(path, pub, &v, &n, &err), err,
+                      "too_large");
+    unlink(path);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(pub);
+}
+
 static void test_keys(void **state)
 {
     EVP_PKEY *k = NULL;
@@ -237,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_signed),
         cmocka_unit_test(test_unsigned_and_malformed),
         cmocka_unit_test(test_read_file),
+        cmocka_unit_test(test_read_last),
         cmocka_unit_test(test_keys),
     };
 
