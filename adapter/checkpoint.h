@@ -32,6 +32,7 @@
 #define ADP_CHECKPOINT_LINE_MAX 512u
 #define ADP_CHECKPOINT_FILE_MAX (64u * 1024u * 1024u) /* bytes read */
 #define ADP_CHECKPOINTS_MAX     1000000u              /* checkpoints read */
+#define ADP_CHECKPOINT_TAIL_MAX (64u * 1024u) /* bytes read at start-up */
 
 struct adp_checkpoint {
     uint8_t chain_id[ADP_AUDIT_CHAIN_ID_LEN];
@@ -88,7 +89,6 @@ XR_NODISCARD enum xr_status adp_checkpoint_read(const char *source,
  * the window with no checkpoint in it), and those of
  * adp_checkpoint_parse() for the last one. Thread-safety: reentrant.
  */
-#define ADP_CHECKPOINT_TAIL_MAX (64u * 1024u)
 XR_NODISCARD enum xr_status adp_checkpoint_read_last(const char *path,
                                                      EVP_PKEY *pub,
                                                      struct adp_checkpoint *cp,

@@ -48,14 +48,18 @@ bool jw_grow(struct jw *w, size_t need)
     return true;
 }
 
-/* The bytes a JSON string must escape: controls, '"' and '\'. */
-static const bool jw_escape[256] = {
-    [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1,
-    [0x06] = 1, [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1,
-    [0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1,
-    [0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
-    [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1,
-    [0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1,
+/*
+ * How a byte is escaped in a JSON string: 0 not at all, 'u' as \u00XX,
+ * any other letter as a backslash and that letter (controls, '"', '\\').
+ */
+static const char jw_escape[256] = {
+    [0x00] = 'u', [0x01] = 'u', [0x02] = 'u', [0x03] = 'u',  [0x04] = 'u',
+    [0x05] = 'u', [0x06] = 'u', [0x07] = 'u', [0x08] = 'b',  [0x09] = 't',
+    [0x0a] = 'n', [0x0b] = 'u', [0x0c] = 'f', [0x0d] = 'r',  [0x0e] = 'u',
+    [0x0f] = 'u', [0x10] = 'u', [0x11] = 'u', [0x12] = 'u',  [0x13] = 'u',
+    [0x14] = 'u', [0x15] = 'u', [0x16] = 'u', [0x17] = 'u',  [0x18] = 'u',
+    [0x19] = 'u', [0x1a] = 'u', [0x1b] = 'u', [0x1c] = 'u',  [0x1d] = 'u',
+    [0x1e] = 'u', [0x1f] = 'u', ['"'] = '"',  ['\\'] = '\\',
 };
 
 /* s[from..n) escaped, after the plain run before it was written. */
@@ -67,46 +71,16 @@ static void jw_string_escaped(struct jw *w, const char *s, size_t from,
 
     for (size_t i = from; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        char esc[6];
-        size_t elen = 2;
+        char e = jw_escape[c];
 
-        if (!jw_escape[c])
+        if (!e)
             continue;
         jw_put(w, s + run, i - run);
         run = i + 1;
-        esc[0] = '\\';
-        switch (c) {
-        case '"':
-            esc[1] = '"';
-            break;
-        case '\\':
-            esc[1] = '\\';
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        default:
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            elen = 6;
-            break;
+        {
+            const char esc[6] = {'\\', e, '0', '0', hex[c >> 4], hex[c & 15]};
+            jw_put(w, esc, e == 'u' ? 6 : 2);
         }
-        jw_put(w, esc, elen);
     }
     jw_put(w, s + run, n - run);
 }
